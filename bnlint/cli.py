@@ -1,0 +1,261 @@
+"""The command line: ``bnlint check``, ``bnlint rule``, ``bnlint --version``. Knows options, not analysis."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from bnlint import __version__
+from bnlint.config import KERAS_VERSIONS, ConfigError, Settings, load_settings, select_codes
+from bnlint.formats import FORMAT_NAMES, get_formatter
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+def _split_codes(values: tuple[str, ...]) -> list[str]:
+    return [code.strip().upper() for value in values for code in value.split(",") if code.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="bnlint", message="%(prog)s %(version)s")
+def main() -> None:
+    """bnlint finds Keras `training` / `trainable` mistakes that silently hurt training."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated; ALL)."
+)
+@click.option("--extend-select", multiple=True, help="Codes or prefixes to enable in addition.")
+@click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply fixes that change behaviour."
+)
+@click.option("--diff", is_flag=True, help="Print the fixes as a diff and write nothing.")
+@click.option(
+    "--output-format",
+    type=click.Choice(FORMAT_NAMES),
+    default="full",
+    show_default=True,
+    help="How to print findings.",
+)
+@click.option(
+    "-o", "--output-file", type=click.Path(path_type=Path), help="Write findings to a file."
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+@click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
+@click.option("--keras-version", type=click.Choice(KERAS_VERSIONS), help="Targeted Keras version.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Configuration file.",
+)
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."
+)
+@click.option(
+    "--stdin-filename", help="The name of the file read from standard input (with PATH '-')."
+)
+def check(
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: Optional[bool],
+    diff: bool,
+    output_format: str,
+    output_file: Optional[Path],
+    exit_zero: bool,
+    statistics: bool,
+    keras_version: Optional[str],
+    config_file: Optional[Path],
+    force_exclude: bool,
+    stdin_filename: Optional[str],
+) -> None:
+    """Check PATHS (files or folders; default: the current folder) for Keras training mistakes."""
+    try:
+        code = _check(
+            paths,
+            select,
+            extend_select,
+            ignore,
+            fix,
+            unsafe_fixes,
+            diff,
+            output_format,
+            output_file,
+            exit_zero,
+            statistics,
+            keras_version,
+            config_file,
+            force_exclude,
+            stdin_filename,
+        )
+    except ConfigError as error:
+        click.echo(f"bnlint: error: {error}", err=True)
+        code = EXIT_ERROR
+    sys.exit(code)
+
+
+def _check(
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: Optional[bool],
+    diff: bool,
+    output_format: str,
+    output_file: Optional[Path],
+    exit_zero: bool,
+    statistics: bool,
+    keras_version: Optional[str],
+    config_file: Optional[Path],
+    force_exclude: bool,
+    stdin_filename: Optional[str],
+) -> int:
+    from bnlint.engine import LintOptions
+    from bnlint.keras_version import resolve_keras_version
+    from bnlint.rules import rules_by_code
+    from bnlint.runner import RunOptions, lint_paths, lint_stdin
+
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"{config_file}: configuration file not found")
+    use_stdin = paths == (Path("-"),)
+    start = (
+        Path(stdin_filename).parent
+        if use_stdin and stdin_filename
+        else (paths[0] if paths else Path.cwd())
+    )
+    settings = load_settings(config_file, start if start.exists() else Path.cwd())
+    _apply_options(settings, select, extend_select, ignore, unsafe_fixes, keras_version)
+
+    available = rules_by_code()
+    codes = select_codes(list(available), settings.select, settings.extend_select, settings.ignore)
+    root = settings.project_root or Path.cwd()
+    version = resolve_keras_version(settings.keras_version, root)
+    options = LintOptions(rules=tuple(available[c] for c in codes), keras_version=version)
+    run = RunOptions(
+        fix=fix, unsafe_fixes=settings.unsafe_fixes, diff=diff, force_exclude=force_exclude
+    )
+
+    if use_stdin:
+        name = stdin_filename or "-"
+        result = lint_stdin(sys.stdin.buffer.read(), name, settings, options, run)
+    else:
+        missing = [p for p in paths if not p.exists() and str(p) != "-"]
+        if missing:
+            raise ConfigError(f"{missing[0]}: no such file or folder")
+        result = lint_paths(paths or (Path("."),), settings, options, run)
+
+    if use_stdin and fix and not diff and result.fixed_text is not None:
+        click.echo(result.fixed_text, nl=False)
+        _report_summary(result, fix, diff, err=True)
+        return _exit_code(result, diff, exit_zero)
+
+    report = ""
+    if diff:
+        report = "".join(result.diffs)
+    else:
+        report = get_formatter(output_format)(result.diagnostics, result.sources)
+        if statistics:
+            report += _statistics(result)
+    if output_file is not None:
+        output_file.write_text(report, encoding="utf-8")
+    elif report:
+        click.echo(report, nl=False)
+    if output_format in ("full", "concise") or diff:
+        _report_summary(result, fix, diff, err=output_file is None and diff)
+    return _exit_code(result, diff, exit_zero)
+
+
+def _apply_options(
+    settings: Settings,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    unsafe_fixes: Optional[bool],
+    keras_version: Optional[str],
+) -> None:
+    """Command-line options win over the configuration file."""
+    if select:
+        settings.select = _split_codes(select)
+    if extend_select:
+        settings.extend_select = [*settings.extend_select, *_split_codes(extend_select)]
+    if ignore:
+        settings.ignore = [*settings.ignore, *_split_codes(ignore)]
+    if unsafe_fixes is not None:
+        settings.unsafe_fixes = unsafe_fixes
+    if keras_version is not None:
+        settings.keras_version = keras_version
+
+
+def _statistics(result) -> str:  # type: ignore[no-untyped-def]
+    counts = Counter((d.code, d.name, d.fix is not None) for d in result.diagnostics)
+    lines = [
+        f"{count:>5}\t{code}\t{'[*] ' if fixable else ''}{name}"
+        for (code, name, fixable), count in sorted(
+            counts.items(), key=lambda item: (-item[1], item[0])
+        )
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _report_summary(result, fix: bool, diff: bool, err: bool) -> None:  # type: ignore[no-untyped-def]
+    found = len(result.diagnostics)
+    lines = []
+    if diff:
+        if result.fixed:
+            lines.append(f"Would fix {result.fixed} error{'s' if result.fixed != 1 else ''}.")
+    elif fix and result.fixed:
+        lines.append(
+            f"Found {found + result.fixed} error{'s' if found + result.fixed != 1 else ''} "
+            f"({result.fixed} fixed, {found} remaining)."
+        )
+    elif found:
+        lines.append(f"Found {found} error{'s' if found != 1 else ''}.")
+        if result.fixable:
+            lines.append(
+                f"[*] {result.fixable} fixable with the `--fix` option (some may need `--unsafe-fixes`)."
+            )
+    else:
+        lines.append("All checks passed!")
+    for line in lines:
+        click.echo(line, err=err)
+
+
+def _exit_code(result, diff: bool, exit_zero: bool) -> int:  # type: ignore[no-untyped-def]
+    if exit_zero:
+        return EXIT_CLEAN
+    if diff:
+        return EXIT_FINDINGS if result.diffs else EXIT_CLEAN
+    return EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Show the documentation of every rule.")
+def rule(code: Optional[str], show_all: bool) -> None:
+    """Show the documentation of rule CODE (e.g. BNL001), or of every rule with --all."""
+    from bnlint.rules import all_rules, rules_by_code
+
+    if show_all:
+        click.echo("\n".join(r.documentation() for r in all_rules()), nl=False)
+        return
+    if code is None:
+        raise click.UsageError("give a rule code (e.g. BNL001) or --all")
+    found = rules_by_code().get(code.upper())
+    if found is None:
+        click.echo(f"bnlint: error: unknown rule code '{code}'", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(found.documentation(), nl=False)

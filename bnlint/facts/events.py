@@ -1,0 +1,110 @@
+"""The ordered events of a scope: compile, training, ``trainable`` changes, calls with their ``training``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from bnlint.facts.objects import Obj, Value
+
+#: The ``training`` argument of a call: absent, a literal bool, or something else (a variable).
+TRAINING_ABSENT = "absent"
+TRAINING_OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where an event happened: enclosing functions, class, GradientTape block and loop."""
+
+    functions: tuple[str, ...] = ()
+    class_name: Optional[str] = None
+    class_is_model: bool = False
+    tape: Optional[Obj] = None
+    loop: Optional[cst.CSTNode] = None
+    loop_iter: Value = None
+
+    @property
+    def function(self) -> Optional[str]:
+        """The innermost enclosing function or method name."""
+        return self.functions[-1] if self.functions else None
+
+
+@dataclass(eq=False)
+class Event:
+    """Something that happened, in order, in one trace."""
+
+    node: cst.CSTNode
+    context: Context
+    conditional: bool
+
+
+@dataclass(eq=False)
+class CompileEvent(Event):
+    """``M.compile(...)`` (or a ``load_model`` that compiles)."""
+
+    model: Obj = None  # type: ignore[assignment]
+    optimizer_arg: Optional[cst.Arg] = None
+    optimizer: Value = None
+    synthetic: bool = False
+
+
+@dataclass(eq=False)
+class TrainEvent(Event):
+    """``M.fit(...)``, ``M.fit_generator(...)`` or ``M.train_on_batch(...)``."""
+
+    model: Obj = None  # type: ignore[assignment]
+    method: str = "fit"
+
+
+@dataclass(eq=False)
+class TrainableEvent(Event):
+    """``X.trainable = value``; ``value`` is True/False when literal, else None."""
+
+    target: Obj = None  # type: ignore[assignment]
+    value: Optional[bool] = None
+    value_node: Optional[cst.BaseExpression] = None
+    target_node: Optional[cst.BaseExpression] = None
+
+
+@dataclass(eq=False)
+class CallEvent(Event):
+    """A Keras layer or model called on inputs, with its ``training`` argument."""
+
+    callee: Obj = None  # type: ignore[assignment]
+    training: object = TRAINING_ABSENT
+    training_arg: Optional[cst.Arg] = None
+    inputs: tuple = ()
+    symbolic: bool = False
+
+
+@dataclass(eq=False)
+class AddEvent(Event):
+    """A layer or model put into a model: ``M.add(X)`` or an element of ``Sequential([...])``."""
+
+    model: Obj = None  # type: ignore[assignment]
+    member: Obj = None  # type: ignore[assignment]
+
+
+@dataclass(eq=False)
+class EscapeEvent(Event):
+    """Objects passed to a function bnlint cannot follow: it may compile or change them."""
+
+    objects: tuple = ()
+
+
+@dataclass(eq=False)
+class MethodCallEvent(Event):
+    """Any other method called on a known Keras object (``M.eval()``, ``M.predict(...)``)."""
+
+    receiver: Obj = None  # type: ignore[assignment]
+    method: str = ""
+
+
+@dataclass
+class Trace:
+    """The ordered events of one analysis root: the module, or one function or method."""
+
+    name: str
+    events: list[Event] = field(default_factory=list)

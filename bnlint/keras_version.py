@@ -1,0 +1,16 @@
+"""The targeted Keras version: "2", "3", or "both" (when ``auto`` cannot tell)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BOTH = "both"
+
+
+def resolve_keras_version(setting: str, project_root: Path) -> str:
+    """``"2"`` or ``"3"`` when set explicitly; for ``auto``, read the project's declared dependencies."""
+    if setting in ("2", "3"):
+        return setting
+    from bnlint.dependencies import detect_keras_version
+
+    return detect_keras_version(project_root) or BOTH

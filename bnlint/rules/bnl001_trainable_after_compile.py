@@ -1,0 +1,152 @@
+"""BNL001: ``trainable`` changed after ``compile()``, then training without compiling again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+from bnlint.diagnostics import Severity
+from bnlint.facts.events import CompileEvent, EscapeEvent, Event, TrainableEvent, TrainEvent
+from bnlint.facts.objects import Obj
+from bnlint.facts.queries import receiver_code, short_code
+from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
+
+
+class TrainableAfterCompile(Rule):
+    """``X.trainable = v`` after ``M.compile()``, where X is M or part of M, then ``M.fit()``."""
+
+    code = "BNL001"
+    name = "trainable-after-compile"
+    severity = Severity.ERROR
+    summary = "`trainable` changed after `compile()` and before training, with no new `compile()`"
+    triggers = ("trainable",)
+    doc = RuleDoc(
+        what_it_does="""
+Flags `X.trainable = ...` that happens after `M.compile(...)` (or after `load_model(...)`, which
+compiles), where X is M or part of M (`M.layers[i]`, a loop over `M.layers`, `M.get_layer(...)`, a base
+model called or listed while building M, an alias), when `M.fit()` / `fit_generator()` /
+`train_on_batch()` follows with no `compile()` of M in between.""",
+        why_is_this_bad="""
+`compile()` captures which weights are trainable. Changing `trainable` afterwards looks like it
+worked, `summary()` and `trainable_weights` show the new flags, but training does not follow
+it: in Keras 2 the change is ignored until `compile()` is called again, so a "frozen" base keeps
+training (or an "unfrozen" one stays frozen). Keras 3 applies the change only if no `fit()` ran
+since `compile()`; after a fit it is ignored on TensorFlow and crashes on JAX.""",
+        example="""
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+base.trainable = True          # ignored by the next fit
+model.fit(x, y)""",
+        use_instead="""
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+base.trainable = True
+model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="mse")  # a new optimizer instance
+model.fit(x, y)""",
+        fix_safety="No automatic fix: call `compile()` again after changing `trainable`, with a new optimizer instance.",
+        keras_versions="""
+Keras 2 (tf.keras up to TF 2.15, tf_keras): the change is ignored during fit until compile is called
+again, always (even before the first fit, even eagerly). Keras 3: applied if no fit ran since
+compile; after a fit, ignored on the TensorFlow backend and a crash on JAX (`optimizer_variables must
+be a list ... corresponding 1:1`). With `keras-version = "3"`, a change before the first fit is not
+reported.""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        for trace in context.facts.traces:
+            events = trace.events
+            for index, event in enumerate(events):
+                if isinstance(event, TrainableEvent):
+                    finding = self._check_change(context, events, index, event)
+                    if finding is not None:
+                        yield finding
+
+    def _check_change(
+        self, context: RuleContext, events: list[Event], index: int, change: TrainableEvent
+    ) -> Optional[Finding]:
+        target = change.target
+        compiles = [
+            e for e in events[:index] if isinstance(e, CompileEvent) and e.model.contains(target)
+        ]
+        if not compiles or _gan_idiom(events, target):
+            return None
+        compiled = {id(e.model): e for e in compiles}
+        for later in events[index + 1 :]:
+            if isinstance(later, CompileEvent) and later.model.contains(target):
+                return None
+            if isinstance(later, EscapeEvent) and any(
+                obj.contains(target) or id(obj) in compiled for obj in later.objects
+            ):
+                return None
+            if isinstance(later, TrainEvent) and id(later.model) in compiled:
+                compile_event = compiled[id(later.model)]
+                fit_since = _fit_between(events, compile_event, change, later.model)
+                if context.keras_version == "3" and not fit_since:
+                    return None
+                return Finding(
+                    node=change.node,
+                    message=self._message(context, change, compile_event, later, fit_since),
+                )
+        return None
+
+    @staticmethod
+    def _message(
+        context: RuleContext,
+        change: TrainableEvent,
+        compile_event: CompileEvent,
+        train: TrainEvent,
+        fit_since: bool,
+    ) -> str:
+        module = context.module
+        target = (
+            short_code(module, change.target_node)
+            if change.target_node is not None
+            else "trainable"
+        )
+        model = receiver_code(module, train.node) or "the model"
+        compiled_by = (
+            "`load_model()` (which compiles)"
+            if compile_event.synthetic
+            else f"`{receiver_code(module, compile_event.node) or model}.compile()`"
+        )
+        head = (
+            f"`{target} = ...` after {compiled_by} has no effect on `{model}.{train.method}()` "
+            "until the model is compiled again"
+        )
+        if context.keras_version == "2":
+            detail = "Keras 2 ignores the change during fit until compile() is called again."
+        elif context.keras_version == "3":
+            detail = "Keras 3 ignores it on TensorFlow and crashes on JAX because a fit already ran since compile."
+        elif fit_since:
+            detail = (
+                "Keras 2 ignores it until compile() is called again; Keras 3 ignores it on TensorFlow "
+                "and crashes on JAX because a fit already ran since compile."
+            )
+        else:
+            detail = (
+                "Keras 2 ignores it until compile() is called again (Keras 3 applies it only because "
+                "no fit ran since compile)."
+            )
+        return f"{head}: {detail} Call `{model}.compile()` again, with a new optimizer instance."
+
+
+def _fit_between(events: list[Event], start: Event, end: Event, model: Obj) -> bool:
+    inside = False
+    for event in events:
+        if event is start:
+            inside = True
+        elif event is end:
+            return False
+        elif inside and isinstance(event, TrainEvent) and event.model is model:
+            return True
+    return False
+
+
+def _gan_idiom(events: list[Event], target: Obj) -> bool:
+    """``D`` compiled on its own and also compiled as part of another model: toggling is the GAN idiom."""
+    compiled_alone = any(isinstance(e, CompileEvent) and e.model is target for e in events)
+    compiled_inside = any(
+        isinstance(e, CompileEvent) and e.model is not target and e.model.contains(target)
+        for e in events
+    )
+    return compiled_alone and compiled_inside

@@ -1,0 +1,133 @@
+"""BNL002: a pretrained base in training mode inside an outer model, later unfrozen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+import libcst as cst
+
+from bnlint.diagnostics import Applicability, Severity
+from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event, Trace
+from bnlint.facts.objects import Obj
+from bnlint.facts.queries import short_code, unfreezes
+from bnlint.fixes import add_keyword
+from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
+
+
+class BaseBatchnormUpdatesWhenUnfrozen(Rule):
+    """A pretrained base used in training mode by an outer model, then unfrozen."""
+
+    code = "BNL002"
+    name = "base-batchnorm-updates-when-unfrozen"
+    severity = Severity.ERROR
+    summary = "unfrozen pretrained base runs its BatchNormalization in training mode"
+    triggers = ("trainable",)
+    fixable = Applicability.UNSAFE
+    doc = RuleDoc(
+        what_it_does="""
+Flags a pretrained base model (from `keras.applications`, `load_model`, a `get_layer` of one, or an
+alias or `self.` attribute of one) that is put into an outer model in training mode, as
+`base(x)` without `training=`, `Sequential([base, ...])` or `model.add(base)`, when the base is
+unfrozen later (`base.trainable = True`, or its layers set trainable in a loop).
+A base known to have no BatchNormalization (VGG16, VGG19, ConvNeXt, a same-file model without one),
+a base that is never unfrozen in the file, and calls with an explicit `training=` are not flagged.""",
+        why_is_this_bad="""
+While the base is frozen nothing happens. Once it is unfrozen for fine-tuning, its
+BatchNormalization layers run in training mode during `fit()`: they normalise with the statistics
+of each small batch and overwrite the moving mean and variance learned on ImageNet. Accuracy drops
+at the start of fine-tuning and often never recovers. Observed: after unfreeze + recompile + fit,
+52 of 52 BatchNormalization layers of MobileNetV2 changed their moving statistics.""",
+        example="""
+base = keras.applications.MobileNetV2(include_top=False)
+base.trainable = False
+inputs = keras.Input((224, 224, 3))
+x = base(inputs)                      # training mode once unfrozen
+outputs = keras.layers.Dense(10)(x)
+model = keras.Model(inputs, outputs)
+...
+base.trainable = True""",
+        use_instead="""
+x = base(inputs, training=False)      # Keras 2: BN stays in inference mode
+...
+base.trainable = True
+for layer in base.layers:             # works in Keras 2 and 3
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False""",
+        fix_safety="""
+Unsafe: `training=False` is added to the call (functional API only); it changes how the model
+trains. In Keras 3, fit() overrides the recorded `training=False` (see BNL019), so there also freeze
+the base's BatchNormalization layers after unfreezing.""",
+        keras_versions="""
+Keras 2 and 3: after unfreeze + recompile + fit, 52/52 BatchNormalization layers of MobileNetV2
+overwrote their moving statistics. Keras 2: `base(x, training=False)` keeps them in inference mode
+(none changed). Keras 3.0 to 3.15: fit() passes its own `training` and it wins over the recorded
+value, so only `trainable = False` on the BatchNormalization layers works in both.""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        all_events = [event for trace in context.facts.traces for event in trace.events]
+        for trace in context.facts.traces:
+            for index, event in enumerate(trace.events):
+                base = _base_in_training_mode(event)
+                if base is None or base.has_batchnorm is False:
+                    continue
+                in_call_method = isinstance(event, CallEvent) and event.context.function == "call"
+                later = all_events if in_call_method else trace.events[index + 1 :]
+                if not any(unfreezes(other, base) for other in later):
+                    continue
+                yield self._finding(context, event, base, trace)
+
+    def _finding(self, context: RuleContext, event: Event, base: Obj, trace: Trace) -> Finding:
+        module = context.module
+        if isinstance(event, CallEvent):
+            name = (
+                short_code(module, event.node.func) if isinstance(event.node, cst.Call) else "base"
+            )
+            where = f"`{name}(...)` is called without `training=False`"
+        else:
+            name = short_code(module, event.node)
+            where = f"`{name}` is added to the model in training mode"
+        detail = {
+            "2": "Pass `training=False` when calling the base so its BatchNormalization stays in inference mode.",
+            "3": (
+                "Keras 3 ignores a recorded `training=False` during fit (BNL019): after unfreezing, set "
+                "`trainable = False` on the base's BatchNormalization layers."
+            ),
+        }.get(
+            context.keras_version,
+            "Call the base with `training=False` (Keras 2; Keras 3 ignores it during fit, see BNL019) and, "
+            "to work in both, set `trainable = False` on its BatchNormalization layers after unfreezing.",
+        )
+        message = (
+            f"Pretrained base {where} and is unfrozen later: its BatchNormalization layers will update "
+            f"their moving statistics with batch statistics during fine-tuning. {detail}"
+        )
+        fix: Optional[FixProposal] = None
+        if (
+            isinstance(event, CallEvent)
+            and isinstance(event.node, cst.Call)
+            and not any(arg.star for arg in event.node.args)
+        ):
+            fixed = add_keyword(event.node, "training", "False")
+            fix = FixProposal(
+                Applicability.UNSAFE,
+                "Call the base with `training=False`",
+                (NodeEdit(event.node, module.code_for_node(fixed)),),
+            )
+        return Finding(node=event.node, message=message, fix=fix)
+
+
+def _base_in_training_mode(event: Event) -> Optional[Obj]:
+    """The pretrained base this event puts into a model in training mode, if any."""
+    if isinstance(event, CallEvent):
+        callee = event.callee
+        if event.training == TRAINING_ABSENT and event.symbolic and _pretrained_model(callee):
+            return callee
+    elif isinstance(event, AddEvent) and _pretrained_model(event.member):
+        return event.member
+    return None
+
+
+def _pretrained_model(obj: Obj) -> bool:
+    return obj.pretrained and obj.kind in ("model", "part")

@@ -1,0 +1,97 @@
+"""Runs every fixture under fixtures/: markers must match diagnostics; fixes must match .fixed files.
+
+Convention (DESIGN.md, "Fixtures"): a line where a diagnostic belongs ends with ``# expect: BNLnnn``
+(several: ``# expect: BNL009, BNL010``); a fixture with no marker must produce nothing for its rule.
+A first-line comment ``# bnlint-fixture: keras-version=3`` runs it with that target version.
+``name.py`` beside ``name.fixed.py``: the expected file after ``--fix --unsafe-fixes``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli, run_json
+
+_EXPECT = re.compile(r"#\s*expect:\s*(BNL\d{3}(?:\s*,\s*BNL\d{3})*)")
+_OPTIONS = re.compile(r"#\s*bnlint-fixture:\s*keras-version=(\d)")
+
+
+def _fixtures() -> list[Path]:
+    return sorted(
+        path for path in FIXTURES.glob("BNL*/*.py") if not path.name.endswith(".fixed.py")
+    )
+
+
+def _expected(path: Path) -> set[tuple[int, str]]:
+    expected = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = _EXPECT.search(line)
+        if match:
+            for code in re.split(r"\s*,\s*", match.group(1)):
+                expected.add((number, code))
+    return expected
+
+
+def _arguments(path: Path, expected: set[tuple[int, str]]) -> list[str]:
+    codes = sorted({path.parent.name, *(code for _, code in expected)})
+    arguments = ["--select", ",".join(codes)]
+    options = _OPTIONS.search(path.read_text(encoding="utf-8"))
+    arguments += ["--keras-version", options.group(1) if options else "auto"]
+    return arguments
+
+
+@pytest.mark.parametrize("path", _fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_diagnostics(path: Path, tmp_path: Path) -> None:
+    expected = _expected(path)
+    copy = tmp_path / path.name
+    shutil.copyfile(path, copy)
+    found = {
+        (d["location"]["row"], d["code"]) for d in run_json(str(copy), *_arguments(path, expected))
+    }
+    assert found == expected, (
+        f"missing: {sorted(expected - found)}, unexpected: {sorted(found - expected)}"
+    )
+
+
+def _fix_fixtures() -> list[Path]:
+    return sorted(
+        path
+        for path in FIXTURES.glob("BNL*/*.py")
+        if path.with_suffix("").with_suffix(".fixed.py").exists()
+        and not path.name.endswith(".fixed.py")
+    )
+
+
+@pytest.mark.parametrize("path", _fix_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fix_fixture(path: Path, tmp_path: Path) -> None:
+    expected_path = path.with_name(path.stem + ".fixed.py")
+    copy = tmp_path / path.name
+    shutil.copyfile(path, copy)
+    arguments = [str(copy), "--fix", "--unsafe-fixes", *_arguments(path, _expected(path))]
+    run_cli("check", *arguments)
+    assert copy.read_text(encoding="utf-8") == expected_path.read_text(encoding="utf-8")
+    run_cli("check", *arguments)
+    assert copy.read_text(encoding="utf-8") == expected_path.read_text(encoding="utf-8"), (
+        "fix is not idempotent"
+    )
+
+
+def test_every_rule_has_fixtures() -> None:
+    from bnlint.rules import all_rules
+
+    for rule in all_rules():
+        files = list((FIXTURES / rule.code).glob("*.py"))
+        assert files, f"{rule.code} has no fixtures"
+        marked = [f for f in files if _expected(f)]
+        unmarked = [f for f in files if not _expected(f) and not f.name.endswith(".fixed.py")]
+        assert marked and unmarked, (
+            f"{rule.code} needs both bad (marked) and good (unmarked) fixtures"
+        )
+        if rule.fixable is not None:
+            assert any(f.name.endswith(".fixed.py") for f in files), (
+                f"{rule.code} has a fix but no fix fixture"
+            )
