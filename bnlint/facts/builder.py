@@ -31,6 +31,7 @@ from bnlint.facts.events import (
     TrainEvent,
 )
 from bnlint.facts.imports import ImportTable, dotted_name
+from bnlint.facts.nodes import EXPRESSION_TYPES, STATEMENT_TYPES, code_children
 from bnlint.facts.objects import (
     Const,
     Enumerated,
@@ -178,10 +179,16 @@ class _Frame:
         return False, None
 
 
+_NAME_CONSTANTS = {"True": Const(True), "False": Const(False), "None": Const(None)}
+
+
 def _literal(node: cst.BaseExpression) -> Optional[Const]:
     """The value of a literal number, string, bool or None, else None."""
-    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
-        return Const({"True": True, "False": False, "None": None}[node.value])
+    node_type = type(node)
+    if node_type is cst.Name:
+        return _NAME_CONSTANTS.get(node.value)  # type: ignore[attr-defined]
+    if node_type not in _LITERAL_TYPES:
+        return None
     if isinstance(node, (cst.Integer, cst.Float)):
         try:
             return Const(
@@ -192,6 +199,10 @@ def _literal(node: cst.BaseExpression) -> Optional[Const]:
         except ValueError:
             return None
     if isinstance(node, cst.SimpleString):
+        raw = node.value
+        quote = raw[:3] if raw[:3] in ('"""', "'''") else raw[:1]
+        if quote in ('"', "'", '"""', "'''") and "\\" not in raw:
+            return Const(raw[len(quote) : -len(quote)])
         try:
             return Const(node.evaluated_value)
         except Exception:
@@ -205,6 +216,9 @@ def _literal(node: cst.BaseExpression) -> Optional[Const]:
         if inner is not None and isinstance(inner.value, (int, float)):
             return Const(-inner.value)
     return None
+
+
+_LITERAL_TYPES = frozenset({cst.Integer, cst.Float, cst.SimpleString, cst.UnaryOperation})
 
 
 def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
@@ -629,58 +643,56 @@ class _Builder:
 
     # ---------------------------------------------------------- expressions
     def expr(self, node: cst.BaseExpression) -> Value:
-        if isinstance(node, cst.Name):
-            return self.name(node)
-        if isinstance(node, cst.Attribute):
-            return self.attribute(node)
-        if isinstance(node, cst.Call):
-            return self.call(node)
-        if isinstance(node, cst.Subscript):
-            return self.subscript(node)
-        literal = _literal(node)
-        if literal is not None:
-            return literal
-        if isinstance(node, (cst.List, cst.Tuple)):
-            items = tuple(self.expr(element.value) for element in node.elements)
-            return ListValue(items, tuple(node.elements))
-        if isinstance(node, cst.Lambda):
-            return None
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            return self.comprehension(node)
-        if isinstance(node, cst.IfExp):
-            self.expr(node.test)
-            body = self.expr(node.body)
-            orelse = self.expr(node.orelse)
-            return body if body == orelse else None
-        if isinstance(node, cst.NamedExpr):
-            value = self.expr(node.value)
-            self.assign(node.target, value, node)
-            return value
+        handler = _EXPRESSION_HANDLERS.get(type(node))
+        if handler is not None:
+            return handler(self, node)
         return self.generic(node)
+
+    def literal_expr(self, node: cst.BaseExpression) -> Value:
+        literal = _literal(node)
+        return literal if literal is not None else self.generic(node)
+
+    def sequence(self, node: cst.List | cst.Tuple) -> Value:
+        items = tuple(self.expr(element.value) for element in node.elements)
+        return ListValue(items, tuple(node.elements))
+
+    def lambda_expr(self, node: cst.Lambda) -> Value:
+        return None
+
+    def if_expr(self, node: cst.IfExp) -> Value:
+        self.expr(node.test)
+        body = self.expr(node.body)
+        orelse = self.expr(node.orelse)
+        return body if body == orelse else None
+
+    def named_expr(self, node: cst.NamedExpr) -> Value:
+        value = self.expr(node.value)
+        self.assign(node.target, value, node)
+        return value
 
     def generic(self, node: cst.CSTNode) -> Value:
         """Evaluate every sub-expression; the result is a tensor if any input is one, else unknown."""
         tensors: list[Tensor] = []
-        for child in node.children:
-            if isinstance(child, cst.BaseExpression):
+        for child in code_children(node):
+            child_type = type(child)
+            if child_type in EXPRESSION_TYPES:
                 value = self.expr(child)
-            elif isinstance(
-                child, (cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.IndentedBlock)
-            ):
-                self.statement(child) if not isinstance(child, cst.IndentedBlock) else self.block(
-                    child
-                )
+            elif child_type in STATEMENT_TYPES:
+                self.statement(child)
+                continue
+            elif child_type is cst.IndentedBlock:
+                self.block(child)
                 continue
             else:
                 value = self.generic(child)
-            if isinstance(value, Tensor):
+            if type(value) is Tensor:
                 tensors.append(value)
         return _merge_tensors(tensors)
 
     def name(self, node: cst.Name) -> Value:
-        literal = _literal(node)
-        if literal is not None:
-            return literal
+        constant = _NAME_CONSTANTS.get(node.value)
+        if constant is not None:
+            return constant
         found, value = self.frame.lookup(node.value)
         if found:
             return value
@@ -1117,6 +1129,27 @@ class _Builder:
         if distinct and all(v is distinct[0] or v == distinct[0] for v in distinct):
             return distinct[0]
         return None
+
+
+_EXPRESSION_HANDLERS: dict[type, object] = {
+    cst.Name: _Builder.name,
+    cst.Attribute: _Builder.attribute,
+    cst.Call: _Builder.call,
+    cst.Subscript: _Builder.subscript,
+    cst.Integer: _Builder.literal_expr,
+    cst.Float: _Builder.literal_expr,
+    cst.SimpleString: _Builder.literal_expr,
+    cst.UnaryOperation: _Builder.literal_expr,
+    cst.List: _Builder.sequence,
+    cst.Tuple: _Builder.sequence,
+    cst.Lambda: _Builder.lambda_expr,
+    cst.ListComp: _Builder.comprehension,
+    cst.SetComp: _Builder.comprehension,
+    cst.GeneratorExp: _Builder.comprehension,
+    cst.DictComp: _Builder.comprehension,
+    cst.IfExp: _Builder.if_expr,
+    cst.NamedExpr: _Builder.named_expr,
+}
 
 
 def _merge_tensors(tensors: list[Tensor]) -> Optional[Tensor]:

@@ -1,0 +1,92 @@
+"""Fast structural access to LibCST nodes.
+
+LibCST's ``node.children`` runs a visitor and its base classes are ABCs, which makes ``isinstance`` slow;
+the facts engine walks every node of every file, so it uses exact-type sets and a per-type list of the
+fields that can hold code instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from functools import cache
+
+import libcst as cst
+
+
+def _subclasses(base: type) -> set[type]:
+    found: set[type] = set()
+    stack = [base]
+    while stack:
+        current = stack.pop()
+        for sub in current.__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                stack.append(sub)
+    return found
+
+
+#: Every concrete LibCST node type.
+NODE_TYPES = frozenset(
+    t for t in _subclasses(cst.CSTNode) if not getattr(t, "__abstractmethods__", None)
+)
+#: Node types that are expressions.
+EXPRESSION_TYPES = frozenset(t for t in NODE_TYPES if issubclass(t, cst.BaseExpression))
+#: Node types that are statements (simple lines and compound statements).
+STATEMENT_TYPES = frozenset(
+    t for t in NODE_TYPES if issubclass(t, (cst.BaseCompoundStatement, cst.SimpleStatementLine))
+)
+
+#: Fields that never hold code: whitespace, brackets, punctuation, comments.
+_TRIVIA_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "operator",
+        "equal",
+        "colon",
+        "dot",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "header",
+        "footer",
+        "leading_lines",
+        "lines_after_decorators",
+        "trailing_whitespace",
+        "newline",
+        "asynchronous",
+        "star",
+        "arrow",
+        "walrus",
+        "default_indent",
+        "default_newline",
+        "encoding",
+        "indent",
+    }
+)
+
+
+@cache
+def code_fields(node_type: type) -> tuple[str, ...]:
+    """The fields of a node type that can hold code (child nodes), in source order."""
+    return tuple(
+        field.name
+        for field in dataclasses.fields(node_type)
+        if field.name not in _TRIVIA_FIELDS and not field.name.startswith("whitespace")
+    )
+
+
+def code_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The child nodes of ``node`` that can hold code, in source order (trivia skipped)."""
+    for name in code_fields(type(node)):
+        value = getattr(node, name)
+        if type(value) in NODE_TYPES:
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if type(item) in NODE_TYPES:
+                    yield item
