@@ -13,6 +13,7 @@ from bnlint.config import Settings
 from bnlint.diagnostics import Diagnostic
 from bnlint.discovery import discover
 from bnlint.engine import LintOptions, fix_text, lint_text, parse_error
+from bnlint.notebooks import NotebookResult, check_notebook, is_notebook
 from bnlint.sources import SourceError, decode_python, read_python, write_atomically
 
 
@@ -87,6 +88,9 @@ def _lint_file(
     path: Path, settings: Settings, options: LintOptions, run: RunOptions, result: RunResult
 ) -> None:
     name = display_name(path)
+    if is_notebook(name):
+        _lint_notebook(path, name, settings, options, run, result)
+        return
     try:
         source = read_python(path)
     except SourceError as error:
@@ -110,6 +114,35 @@ def _lint_file(
     result.sources[name] = fixed.text
 
 
+def _lint_notebook(
+    path: Path,
+    name: str,
+    settings: Settings,
+    options: LintOptions,
+    run: RunOptions,
+    result: RunResult,
+) -> None:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        result.diagnostics.append(parse_error(name, f"cannot read: {error.strerror or error}"))
+        return
+    notebook = check_notebook(data, name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes)
+    _add_notebook(notebook, ignored_codes(settings, path), run, result)
+    if run.fix and not run.diff and notebook.data is not None:
+        write_atomically(path, notebook.data)
+
+
+def _add_notebook(
+    notebook: NotebookResult, ignored: set[str], run: RunOptions, result: RunResult
+) -> None:
+    result.diagnostics.extend(_filter(notebook.diagnostics, ignored))
+    result.sources.update(notebook.sources)
+    result.fixed += notebook.fixed
+    if run.diff:
+        result.diffs.extend(notebook.diffs)
+
+
 def unified_diff(name: str, before: str, after: str) -> str:
     """A unified diff of a file's fix, as ``--diff`` prints it."""
     return "".join(
@@ -127,6 +160,14 @@ def lint_stdin(
 ) -> RunResult:
     """Lint (and with ``--fix``, fix) source read from standard input."""
     result = RunResult(files=1)
+    if is_notebook(name):
+        notebook = check_notebook(
+            data, name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
+        )
+        _add_notebook(notebook, ignored_codes(settings, Path(name)), run, result)
+        if run.fix:
+            result.fixed_text = (notebook.data or data).decode("utf-8", errors="replace")
+        return result
     try:
         source = decode_python(data)
     except SourceError as error:

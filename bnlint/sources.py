@@ -1,14 +1,19 @@
-"""Loading sources with their exact encoding, and writing fixed text back atomically."""
+"""Loading sources with their exact encoding (``.py`` bytes, ``.ipynb`` JSON), and writing fixed text back
+atomically."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import re
 import tempfile
 import tokenize
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -74,3 +79,208 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+# --- Notebooks: read as JSON (never executed), write back only the cells whose source changed. ---
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_NON_ASCII_ESCAPE = re.compile(
+    r"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})"
+)
+
+
+class NotebookError(SourceError):
+    """A malformed notebook, with the position in the JSON text when there is one."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
+
+
+@dataclass(frozen=True)
+class NotebookCell:
+    """One cell: its 1-based position among all cells (as Jupyter counts), type and source text."""
+
+    number: int
+    cell_type: str
+    source: str
+    source_is_list: bool
+
+
+@dataclass(frozen=True)
+class NotebookSource:
+    """A decoded ``.ipynb`` file: its JSON text, its cells, and what it takes to write it back."""
+
+    text: str
+    bom: bool
+    cells: tuple[NotebookCell, ...]
+    language: Optional[str]
+
+    @property
+    def is_python(self) -> bool:
+        """Whether the kernel is Python (true when the metadata does not say)."""
+        return self.language is None or self.language.lower().startswith("python")
+
+    def encode(self, sources: Mapping[int, str]) -> bytes:
+        """The file's bytes with the source of each cell number in ``sources`` replaced.
+
+        Everything else (outputs, metadata, key order, indentation, final newline) stays byte for byte;
+        a changed source keeps its form (list of lines or one string).
+        """
+        spans = _source_spans(self.text)
+        pieces: list[str] = []
+        done = 0
+        for cell in self.cells:
+            if cell.number not in sources or sources[cell.number] == cell.source:
+                continue
+            start, end = spans[cell.number - 1]
+            pieces.append(self.text[done:start])
+            pieces.append(self._dump(sources[cell.number], cell.source_is_list, start, end))
+            done = end
+        pieces.append(self.text[done:])
+        data = "".join(pieces).encode("utf-8")
+        return (_UTF8_BOM + data) if self.bom else data
+
+    def _dump(self, source: str, as_list: bool, start: int, end: int) -> str:
+        ensure_ascii = self.text.isascii() and bool(_NON_ASCII_ESCAPE.search(self.text))
+        if not as_list:
+            return json.dumps(source, ensure_ascii=ensure_ascii)
+        items = [json.dumps(line, ensure_ascii=ensure_ascii) for line in source.splitlines(True)]
+        if not items:
+            return "[]"
+        key_start = self.text.rfind('"source"', 0, start)
+        line_start = self.text.rfind("\n", 0, key_start) + 1
+        key_indent = self.text[line_start:key_start]
+        if key_indent.strip(" \t"):  # a compact file: the key does not start its own line
+            separator = ", " if '", "' in self.text[start:end] else ","
+            return "[" + separator.join(items) + "]"
+        newline = "\r\n" if "\r\n" in self.text else "\n"
+        item_indent = key_indent + _indent_unit(self.text, start, end, key_indent)
+        body = ("," + newline).join(item_indent + item for item in items)
+        return "[" + newline + body + newline + key_indent + "]"
+
+
+def _indent_unit(text: str, start: int, end: int, key_indent: str) -> str:
+    """The file's indentation step: from the old source list if it spans lines, else the top level."""
+    old = text[start:end]
+    match = re.search(r"\n([ \t]*)\S", old)
+    if match and match.group(1).startswith(key_indent) and len(match.group(1)) > len(key_indent):
+        return match.group(1)[len(key_indent) :]
+    match = re.match(r"\s*\{\r?\n([ \t]+)", text)
+    return match.group(1) if match else " "
+
+
+def decode_notebook(data: bytes) -> NotebookSource:
+    """Decode and validate a notebook's JSON; any malformation raises :class:`NotebookError`."""
+    bom = data.startswith(_UTF8_BOM)
+    try:
+        text = data[len(_UTF8_BOM) :].decode("utf-8") if bom else data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"invalid notebook: not UTF-8 ({error.reason})") from error
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotebookError(
+            f"invalid notebook: not valid JSON ({error.msg})", error.lineno, error.colno
+        ) from error
+    except RecursionError as error:
+        raise NotebookError("invalid notebook: JSON nested too deeply") from error
+    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
+        raise NotebookError('invalid notebook: no "cells" list (nbformat 4 is expected)')
+    cells = []
+    for number, raw in enumerate(document["cells"], start=1):
+        if not isinstance(raw, dict):
+            raise NotebookError(f"invalid notebook: cell {number} is not an object")
+        source = raw.get("source")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            text_source, is_list = "".join(source), True
+        elif isinstance(source, str):
+            text_source, is_list = source, False
+        else:
+            raise NotebookError(
+                f'invalid notebook: the "source" of cell {number} is not a string or a list of strings'
+            )
+        cell_type = raw.get("cell_type")
+        cells.append(
+            NotebookCell(
+                number, cell_type if isinstance(cell_type, str) else "", text_source, is_list
+            )
+        )
+    return NotebookSource(text, bom, tuple(cells), _language(document.get("metadata")))
+
+
+def _language(metadata: object) -> Optional[str]:
+    if not isinstance(metadata, dict):
+        return None
+    for key, field_name in (("language_info", "name"), ("kernelspec", "language")):
+        table = metadata.get(key)
+        if isinstance(table, dict) and isinstance(table.get(field_name), str):
+            return table[field_name]
+    return None
+
+
+def read_notebook(path: Path) -> NotebookSource:
+    """Read and decode a ``.ipynb`` file."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}") from error
+    return decode_notebook(data)
+
+
+def _source_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each cell's ``"source"`` value in the JSON text (the last key wins,
+    as in ``json.loads``)."""
+    spans: list[tuple[int, int]] = []
+    start = _JSON_SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    cells_span = None
+    for key, value_start, value_end in _members(text, start):
+        if key == "cells":
+            cells_span = (value_start, value_end)
+    assert cells_span is not None
+    for cell_start in _items(text, cells_span[0]):
+        span = None
+        for key, value_start, value_end in _members(text, cell_start):
+            if key == "source":
+                span = (value_start, value_end)
+        assert span is not None
+        spans.append(span)
+    return spans
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _skip(text: str, index: int) -> int:
+    return _JSON_SPACE.match(text, index).end()  # type: ignore[union-attr]
+
+
+def _members(text: str, index: int) -> Iterator[tuple[str, int, int]]:
+    """(key, value start, value end) of each member of the JSON object starting at ``index``."""
+    index = _skip(text, index + 1)
+    if text[index] == "}":
+        return
+    while True:
+        key, index = _DECODER.raw_decode(text, index)
+        index = _skip(text, _skip(text, index) + 1)  # past the colon
+        _, end = _DECODER.raw_decode(text, index)
+        yield key, index, end
+        index = _skip(text, end)
+        if text[index] == "}":
+            return
+        index = _skip(text, index + 1)
+
+
+def _items(text: str, index: int) -> Iterator[int]:
+    """The start offset of each item of the JSON array starting at ``index``."""
+    index = _skip(text, index + 1)
+    if text[index] == "]":
+        return
+    while True:
+        _, end = _DECODER.raw_decode(text, index)
+        yield index
+        index = _skip(text, end)
+        if text[index] == "]":
+            return
+        index = _skip(text, index + 1)

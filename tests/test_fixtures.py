@@ -4,13 +4,17 @@ Convention (DESIGN.md, "Fixtures"): a line where a diagnostic belongs ends with 
 (several: ``# expect: BNL009, BNL010``); a fixture with no marker must produce nothing for its rule.
 A first-line comment ``# bnlint-fixture: keras-version=3`` runs it with that target version.
 ``name.py`` beside ``name.fixed.py``: the expected file after ``--fix --unsafe-fixes``.
+Notebooks (``name.ipynb``, ``name.fixed.ipynb``) too: markers sit in cell sources, and the expected
+position is (cell, line in that cell), cells counted as Jupyter does.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -20,24 +24,46 @@ _EXPECT = re.compile(r"#\s*expect:\s*(BNL\d{3}(?:\s*,\s*BNL\d{3})*)")
 _OPTIONS = re.compile(r"#\s*bnlint-fixture:\s*keras-version=(\d)")
 
 
+_SUFFIXES = (".py", ".ipynb")
+
+
 def _fixtures() -> list[Path]:
     return sorted(
-        path for path in FIXTURES.glob("BNL*/*.py") if not path.name.endswith(".fixed.py")
+        path
+        for suffix in _SUFFIXES
+        for path in FIXTURES.glob(f"BNL*/*{suffix}")
+        if not path.name.endswith(f".fixed{suffix}")
     )
 
 
-def _expected(path: Path) -> set[tuple[int, str]]:
+def _fixed_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.fixed{path.suffix}")
+
+
+def _cells(path: Path) -> list[tuple[Optional[int], str]]:
+    """(cell number, source) of a notebook's cells, or (None, text) for a ``.py`` file."""
+    if path.suffix != ".ipynb":
+        return [(None, path.read_text(encoding="utf-8"))]
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [
+        (number, "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+        for number, cell in enumerate(cells, start=1)
+    ]
+
+
+def _expected(path: Path) -> set[tuple[Optional[int], int, str]]:
     expected = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        match = _EXPECT.search(line)
-        if match:
-            for code in re.split(r"\s*,\s*", match.group(1)):
-                expected.add((number, code))
+    for cell, text in _cells(path):
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = _EXPECT.search(line)
+            if match:
+                for code in re.split(r"\s*,\s*", match.group(1)):
+                    expected.add((cell, number, code))
     return expected
 
 
-def _arguments(path: Path, expected: set[tuple[int, str]]) -> list[str]:
-    codes = sorted({path.parent.name, *(code for _, code in expected)})
+def _arguments(path: Path, expected: set[tuple[Optional[int], int, str]]) -> list[str]:
+    codes = sorted({path.parent.name, *(code for _, _, code in expected)})
     arguments = ["--select", ",".join(codes)]
     options = _OPTIONS.search(path.read_text(encoding="utf-8"))
     arguments += ["--keras-version", options.group(1) if options else "auto"]
@@ -50,7 +76,8 @@ def test_fixture_diagnostics(path: Path, tmp_path: Path) -> None:
     copy = tmp_path / path.name
     shutil.copyfile(path, copy)
     found = {
-        (d["location"]["row"], d["code"]) for d in run_json(str(copy), *_arguments(path, expected))
+        (d["cell"], d["location"]["row"], d["code"])
+        for d in run_json(str(copy), *_arguments(path, expected))
     }
     assert found == expected, (
         f"missing: {sorted(expected - found)}, unexpected: {sorted(found - expected)}"
@@ -58,17 +85,12 @@ def test_fixture_diagnostics(path: Path, tmp_path: Path) -> None:
 
 
 def _fix_fixtures() -> list[Path]:
-    return sorted(
-        path
-        for path in FIXTURES.glob("BNL*/*.py")
-        if path.with_suffix("").with_suffix(".fixed.py").exists()
-        and not path.name.endswith(".fixed.py")
-    )
+    return [path for path in _fixtures() if _fixed_path(path).exists()]
 
 
 @pytest.mark.parametrize("path", _fix_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fix_fixture(path: Path, tmp_path: Path) -> None:
-    expected_path = path.with_name(path.stem + ".fixed.py")
+    expected_path = _fixed_path(path)
     copy = tmp_path / path.name
     shutil.copyfile(path, copy)
     arguments = [str(copy), "--fix", "--unsafe-fixes", *_arguments(path, _expected(path))]
