@@ -129,6 +129,7 @@ class NotebookSource:
         a changed source keeps its form (list of lines or one string).
         """
         spans = _source_spans(self.text)
+        style = _JsonStyle.of(self.text)
         pieces: list[str] = []
         done = 0
         for cell in self.cells:
@@ -136,39 +137,57 @@ class NotebookSource:
                 continue
             start, end = spans[cell.number - 1]
             pieces.append(self.text[done:start])
-            pieces.append(self._dump(sources[cell.number], cell.source_is_list, start, end))
+            pieces.append(
+                style.dump(self.text, sources[cell.number], cell.source_is_list, start, end)
+            )
             done = end
         pieces.append(self.text[done:])
         data = "".join(pieces).encode("utf-8")
         return (_UTF8_BOM + data) if self.bom else data
 
-    def _dump(self, source: str, as_list: bool, start: int, end: int) -> str:
-        ensure_ascii = self.text.isascii() and bool(_NON_ASCII_ESCAPE.search(self.text))
+
+@dataclass(frozen=True)
+class _JsonStyle:
+    """How a notebook's JSON is written, so a new ``"source"`` value looks like the old ones."""
+
+    ensure_ascii: bool
+    newline: str
+    indent_unit: str
+
+    @classmethod
+    def of(cls, text: str) -> _JsonStyle:
+        """The style of a whole file (computed once: notebooks can be many megabytes)."""
+        ensure_ascii = text.isascii() and bool(_NON_ASCII_ESCAPE.search(text))
+        first_newline = text.find("\n")
+        newline = "\r\n" if first_newline > 0 and text[first_newline - 1] == "\r" else "\n"
+        match = re.match(r"\s*\{\r?\n([ \t]+)", text)
+        return cls(ensure_ascii, newline, match.group(1) if match else " ")
+
+    def dump(self, text: str, source: str, as_list: bool, start: int, end: int) -> str:
+        """The JSON of ``source`` to replace ``text[start:end]``, the old ``"source"`` value."""
         if not as_list:
-            return json.dumps(source, ensure_ascii=ensure_ascii)
-        items = [json.dumps(line, ensure_ascii=ensure_ascii) for line in source.splitlines(True)]
+            return json.dumps(source, ensure_ascii=self.ensure_ascii)
+        items = [
+            json.dumps(line, ensure_ascii=self.ensure_ascii) for line in source.splitlines(True)
+        ]
         if not items:
             return "[]"
-        key_start = self.text.rfind('"source"', 0, start)
-        line_start = self.text.rfind("\n", 0, key_start) + 1
-        key_indent = self.text[line_start:key_start]
+        key_start = text.rfind('"source"', 0, start)
+        line_start = text.rfind("\n", 0, key_start) + 1
+        key_indent = text[line_start:key_start]
         if key_indent.strip(" \t"):  # a compact file: the key does not start its own line
-            separator = ", " if '", "' in self.text[start:end] else ","
+            separator = ", " if '", "' in text[start:end] else ","
             return "[" + separator.join(items) + "]"
-        newline = "\r\n" if "\r\n" in self.text else "\n"
-        item_indent = key_indent + _indent_unit(self.text, start, end, key_indent)
-        body = ("," + newline).join(item_indent + item for item in items)
-        return "[" + newline + body + newline + key_indent + "]"
-
-
-def _indent_unit(text: str, start: int, end: int, key_indent: str) -> str:
-    """The file's indentation step: from the old source list if it spans lines, else the top level."""
-    old = text[start:end]
-    match = re.search(r"\n([ \t]*)\S", old)
-    if match and match.group(1).startswith(key_indent) and len(match.group(1)) > len(key_indent):
-        return match.group(1)[len(key_indent) :]
-    match = re.match(r"\s*\{\r?\n([ \t]+)", text)
-    return match.group(1) if match else " "
+        old_item = re.search(r"\n([ \t]*)\S", text[start:end])
+        unit = self.indent_unit
+        if (
+            old_item
+            and old_item.group(1).startswith(key_indent)
+            and old_item.group(1) != key_indent
+        ):
+            unit = old_item.group(1)[len(key_indent) :]
+        body = ("," + self.newline).join(key_indent + unit + item for item in items)
+        return "[" + self.newline + body + self.newline + key_indent + "]"
 
 
 def decode_notebook(data: bytes) -> NotebookSource:
