@@ -143,7 +143,7 @@ def _check(
     available = rules_by_code()
     codes = select_codes(list(available), settings.select, settings.extend_select, settings.ignore)
     root = settings.project_root or Path.cwd()
-    version = resolve_keras_version(settings.keras_version, root)
+    version = resolve_keras_version(settings.keras_version, start if start.exists() else root)
     options = LintOptions(rules=tuple(available[c] for c in codes), keras_version=version)
     run = RunOptions(
         fix=fix, unsafe_fixes=settings.unsafe_fixes, diff=diff, force_exclude=force_exclude

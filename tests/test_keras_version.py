@@ -1,0 +1,229 @@
+"""``keras-version = "auto"``: the targeted Keras read from the linted project's dependency files, as a
+user sees it in the messages; ``--keras-version`` and ``[tool.bnlint] keras-version`` override it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_json
+
+#: A base unfrozen after compile and a first fit: the message differs between Keras 2 and Keras 3.
+TRAIN = """\
+import tensorflow as tf
+
+base = tf.keras.applications.ResNet50(include_top=False)
+model = tf.keras.Sequential([base, tf.keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)
+base.trainable = True
+model.fit(x, y)
+"""
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write dependency files under ``root`` and the training script in ``root/src``; return the script."""
+    (root / ".git").mkdir(parents=True, exist_ok=True)  # the walk upwards stops at the repository
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content), encoding="utf-8")
+    script = root / "src" / "train.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(TRAIN, encoding="utf-8")
+    return script
+
+
+def targeted(script: Path, *options: str) -> str:
+    """Which Keras the BNL001 message speaks of: "2", "3" or "both"."""
+    [item] = run_json(str(script), "--select", "BNL001", *options)
+    message = item["message"]
+    mentions = {version for version in ("2", "3") if f"Keras {version}" in message}
+    assert mentions, message
+    return mentions.pop() if len(mentions) == 1 else "both"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(
+            {"pyproject.toml": '[project]\nname = "p"\ndependencies = ["keras>=3.0"]\n'},
+            "3",
+            id="pyproject-keras>=3",
+        ),
+        pytest.param(
+            {"pyproject.toml": '[project]\nname = "p"\ndependencies = ["tensorflow==2.15.0"]\n'},
+            "2",
+            id="pyproject-tensorflow==2.15.0",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": """\
+                [project]
+                name = "p"
+                dependencies = ["numpy"]
+                [project.optional-dependencies]
+                gpu = ["tensorflow[and-cuda]>=2.16; sys_platform == 'linux'"]
+                """
+            },
+            "3",
+            id="pyproject-optional-tensorflow>=2.16",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": """\
+                [tool.poetry.dependencies]
+                python = "^3.9"
+                keras = "^2.15"
+                """
+            },
+            "2",
+            id="poetry-keras^2.15",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": """\
+                [tool.poetry.dependencies]
+                tensorflow = {version = ">=2.16,<2.19", optional = true}
+                """
+            },
+            "3",
+            id="poetry-tensorflow-table",
+        ),
+        pytest.param(
+            {"requirements.txt": "numpy\ntensorflow>=2.16  # new keras\ntf-keras\n"},
+            "2",
+            id="requirements-tf-keras",
+        ),
+        pytest.param(
+            {"requirements.txt": "tensorflow>=2.16.1 \\\n    --hash=sha256:abc\n"},
+            "3",
+            id="requirements-tensorflow>=2.16",
+        ),
+        pytest.param(
+            {
+                "requirements-dev.txt": "-r requirements/base.txt\npytest\n",
+                "requirements/base.txt": "-r ../requirements-dev.txt\nkeras==3.*\n",
+            },
+            "3",
+            id="requirements-include-cycle",
+        ),
+        pytest.param({"requirements/prod.txt": "keras<3\n"}, "2", id="requirements-folder-keras<3"),
+        pytest.param({"requirements.txt": "keras==2.*\n"}, "2", id="requirements-keras==2.*"),
+        pytest.param(
+            {
+                "setup.cfg": """\
+                [metadata]
+                name = p
+                [options]
+                install_requires =
+                    numpy
+                    keras~=3.1
+                """
+            },
+            "3",
+            id="setup.cfg-keras~=3.1",
+        ),
+        pytest.param(
+            {
+                "environment.yml": """\
+                name: train
+                channels:
+                  - conda-forge
+                dependencies:
+                  - python=3.10
+                  - tensorflow=2.15  # the last with Keras 2
+                  - pip
+                """
+            },
+            "2",
+            id="environment-conda-tensorflow=2.15",
+        ),
+        pytest.param(
+            {
+                "environment.yml": """\
+                name: train
+                dependencies:
+                - python=3.11
+                - pip:
+                  - "keras>=3.3"
+                  - keras-hub
+                """
+            },
+            "3",
+            id="environment-pip-keras>=3.3",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": '[project]\nname = "p"\ndependencies = ["keras>=3"]\n',
+                "requirements.txt": "tensorflow==2.15.0\n",
+            },
+            "both",
+            id="conflict",
+        ),
+        pytest.param({"requirements.txt": "tensorflow\nkeras!=3.0\n"}, "both", id="unpinned"),
+        pytest.param({"requirements.txt": "keras<=3.0\n"}, "both", id="keras<=3.0-admits-both"),
+        pytest.param({}, "both", id="no-dependency-files"),
+    ],
+)
+def test_auto_reads_declared_dependencies(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    script = write_project(tmp_path / "project", files)
+    assert targeted(script) == expected
+
+
+def test_setup_py_literal_is_read_and_never_executed(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    script = write_project(
+        project,
+        {
+            "setup.py": """\
+            import pathlib
+            pathlib.Path(__file__).with_name("EXECUTED").write_text("setup.py ran")
+            from setuptools import setup
+
+            setup(name="p", install_requires=["numpy", "tensorflow<2.16"])
+            """
+        },
+    )
+    assert targeted(script) == "2"
+    assert not (project / "EXECUTED").exists()
+
+
+def test_nearest_project_folder_wins(tmp_path: Path) -> None:
+    outer = write_project(tmp_path / "repo", {"requirements.txt": "keras>=3\n"})
+    inner = write_project(
+        tmp_path / "repo" / "legacy", {"requirements.txt": "tensorflow==2.15.0\n"}
+    )
+    assert targeted(outer) == "3"
+    assert targeted(inner) == "2"
+
+
+def test_command_line_option_overrides_dependencies(tmp_path: Path) -> None:
+    script = write_project(tmp_path / "project", {"requirements.txt": "keras>=3\n"})
+    assert targeted(script, "--keras-version", "2") == "2"
+    assert targeted(script, "--keras-version", "auto") == "3"
+
+
+def test_configuration_overrides_dependencies_and_the_option_overrides_both(
+    tmp_path: Path,
+) -> None:
+    script = write_project(
+        tmp_path / "project",
+        {
+            "pyproject.toml": """\
+            [project]
+            name = "p"
+            dependencies = ["keras>=3"]
+
+            [tool.bnlint]
+            keras-version = "2"
+            """
+        },
+    )
+    assert targeted(script) == "2"
+    assert targeted(script, "--keras-version", "auto") == "3"
+    assert targeted(script, "--keras-version", "3") == "3"
