@@ -188,6 +188,8 @@ def canonical_name(path: str) -> Optional[str]:
     suffix = _keras_suffix(path)
     if suffix is not None:
         return _canonical_keras(suffix)
+    if path == "tf_slim" or path.startswith("tf_slim."):
+        return "tensorflow.contrib.slim" + path[len("tf_slim") :]
     if path == "tensorflow" or path.startswith("tensorflow."):
         for legacy in ("tensorflow.compat.v1.", "tensorflow.compat.v2."):
             if path.startswith(legacy):
@@ -243,4 +245,36 @@ def optimizer_class(canonical: Optional[str]) -> Optional[str]:
         name = canonical[len("keras.optimizers.") :]
         if name[:1].isupper():
             return name
+    return None
+
+
+# ------------------------------------------------------------------ TF1 (graph-mode) APIs
+#: ``tf.layers`` / ``tf.compat.v1.layers`` functions whose ``training`` defaults to False, with the
+#: position of ``training`` among their positional parameters.
+TF1_TRAINING_FUNCTIONS: dict[str, int] = {
+    "tensorflow.layers.batch_normalization": 14,
+    "tensorflow.layers.dropout": 4,
+}
+
+#: ``tf.contrib.layers.batch_norm`` and its slim / tf_slim spellings (``is_training`` defaults to True).
+TF1_CONTRIB_BATCH_NORM = frozenset(
+    {
+        "tensorflow.contrib.layers.batch_norm",
+        "tensorflow.contrib.layers.python.layers.layers.batch_norm",
+        "tensorflow.contrib.slim.batch_norm",
+        "tensorflow.contrib.slim.layers.batch_norm",
+    }
+)
+
+
+def tf1_batch_norm(canonical: Optional[str]) -> Optional[str]:
+    """The name of the ``training`` keyword of a TF1 batch-norm function, else None.
+
+    ``training`` for ``tf.layers.batch_normalization`` (and compat.v1), ``is_training`` for
+    ``tf.contrib.layers.batch_norm`` and slim's ``batch_norm``.
+    """
+    if canonical == "tensorflow.layers.batch_normalization":
+        return "training"
+    if canonical in TF1_CONTRIB_BATCH_NORM:
+        return "is_training"
     return None
