@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from bnlint.gitignore import GitIgnore
+
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 #: Folders never entered unless named explicitly (as ruff does).
@@ -82,7 +84,11 @@ def discover(
     for path in paths:
         if path.is_dir():
             found_files = _walk(path, patterns, root)
-        elif force_exclude and (is_excluded(path, patterns, root) or path.name in DEFAULT_EXCLUDES):
+        elif force_exclude and (
+            is_excluded(path, patterns, root)
+            or path.name in DEFAULT_EXCLUDES
+            or GitIgnore.for_path(path).is_ignored(path)
+        ):
             continue
         else:
             found_files = iter([path])
@@ -94,6 +100,7 @@ def discover(
 
 def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
     visited: set[tuple[int, int]] = set()
+    gitignore = GitIgnore.for_path(top)
     for directory, subdirectories, files in os.walk(top, followlinks=False):
         try:
             stat = os.stat(directory)
@@ -112,11 +119,15 @@ def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
                 continue
             if patterns and is_excluded(Path(full), patterns, root):
                 continue
+            if gitignore.matches(Path(full), is_dir=True):
+                continue
             kept.append(name)
         subdirectories[:] = kept
         for name in sorted(files):
             if name.endswith(SOURCE_SUFFIXES):
                 file_path = Path(directory) / name
                 if patterns and is_excluded(file_path, patterns, root):
+                    continue
+                if gitignore.matches(file_path):
                     continue
                 yield file_path

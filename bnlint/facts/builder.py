@@ -25,6 +25,7 @@ from bnlint.facts.events import (
     Context,
     EscapeEvent,
     Event,
+    Guard,
     MethodCallEvent,
     Trace,
     TrainableEvent,
@@ -348,8 +349,17 @@ class _Builder:
             statements = [body]
         else:
             statements = body  # type: ignore[assignment]
-        for statement in statements:
-            self.statement(statement)
+        with contextlib.ExitStack() as skipped:
+            for statement in statements:
+                self.statement(statement)
+                if _is_continue_guard(statement):
+                    skipped.enter_context(self.guarded(statement.test, holds=False))  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def guarded(self, test: cst.BaseExpression, holds: bool) -> Iterator[None]:
+        """Events inside depend on ``test`` being ``holds``."""
+        with self.context(guards=(*self.ctx.guards, Guard(test, holds))):
+            yield
 
     @contextlib.contextmanager
     def conditional(self) -> Iterator[None]:
@@ -376,11 +386,13 @@ class _Builder:
         elif isinstance(node, cst.If):
             self.expr(node.test)
             with self.conditional():
-                self.block(node.body)
-                if isinstance(node.orelse, cst.If):
-                    self.statement(node.orelse)
-                elif isinstance(node.orelse, cst.Else):
-                    self.block(node.orelse.body)
+                with self.guarded(node.test, holds=True):
+                    self.block(node.body)
+                with self.guarded(node.test, holds=False):
+                    if isinstance(node.orelse, cst.If):
+                        self.statement(node.orelse)
+                    elif isinstance(node.orelse, cst.Else):
+                        self.block(node.orelse.body)
         elif isinstance(node, cst.For):
             iterable = self.expr(node.iter)
             with self.conditional(), self.context(loop=node, loop_iter=iterable):
@@ -1150,6 +1162,20 @@ _EXPRESSION_HANDLERS: dict[type, object] = {
     cst.IfExp: _Builder.if_expr,
     cst.NamedExpr: _Builder.named_expr,
 }
+
+
+def _is_continue_guard(statement: cst.CSTNode) -> bool:
+    """``if test: continue`` with no ``else``: what follows in the loop body runs only when not ``test``."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return False
+    body = statement.body
+    lines = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    if len(lines) != 1 or not isinstance(
+        lines[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite)
+    ):
+        return False
+    small = lines[0].body
+    return len(small) == 1 and isinstance(small[0], cst.Continue)
 
 
 def _merge_tensors(tensors: list[Tensor]) -> Optional[Tensor]:

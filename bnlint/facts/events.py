@@ -15,8 +15,19 @@ TRAINING_OTHER = "other"
 
 
 @dataclass(frozen=True)
+class Guard:
+    """An ``if`` test an event depends on: ``holds`` is True in its body, False in its ``else``.
+
+    ``if test: continue`` in a loop body guards the statements after it with ``holds=False``.
+    """
+
+    test: cst.BaseExpression
+    holds: bool
+
+
+@dataclass(frozen=True)
 class Context:
-    """Where an event happened: enclosing functions, class, GradientTape block and loop."""
+    """Where an event happened: enclosing functions, class, GradientTape block, loop and ``if`` tests."""
 
     functions: tuple[str, ...] = ()
     class_name: Optional[str] = None
@@ -24,6 +35,7 @@ class Context:
     tape: Optional[Obj] = None
     loop: Optional[cst.CSTNode] = None
     loop_iter: Value = None
+    guards: tuple[Guard, ...] = ()
 
     @property
     def function(self) -> Optional[str]:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from bnlint.facts.events import Event, TrainableEvent
+from bnlint.facts.events import CompileEvent, Event, TrainableEvent, TrainEvent
 from bnlint.facts.objects import Obj
 
 
@@ -29,3 +29,26 @@ def short_code(module: cst.Module, node: cst.CSTNode, limit: int = 40) -> str:
     """The code of a node on one line, shortened for a message."""
     text = " ".join(module.code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def gan_idiom(events: list[Event], target: Obj) -> bool:
+    """``D`` compiled on its own and also compiled as part of another model: toggling is the GAN idiom."""
+    compiled_alone = any(isinstance(e, CompileEvent) and e.model is target for e in events)
+    compiled_inside = any(
+        isinstance(e, CompileEvent) and e.model is not target and e.model.contains(target)
+        for e in events
+    )
+    return compiled_alone and compiled_inside
+
+
+def trained_between(events: list[Event], start: Event, end: Event, model: Obj) -> bool:
+    """Whether ``model`` is trained (fit / train_on_batch) after ``start`` and before ``end``."""
+    inside = False
+    for event in events:
+        if event is start:
+            inside = True
+        elif event is end:
+            return False
+        elif inside and isinstance(event, TrainEvent) and event.model is model:
+            return True
+    return False

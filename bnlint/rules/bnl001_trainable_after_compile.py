@@ -7,8 +7,7 @@ from typing import Optional
 
 from bnlint.diagnostics import Severity
 from bnlint.facts.events import CompileEvent, EscapeEvent, Event, TrainableEvent, TrainEvent
-from bnlint.facts.objects import Obj
-from bnlint.facts.queries import receiver_code, short_code
+from bnlint.facts.queries import gan_idiom, receiver_code, short_code, trained_between
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 
@@ -68,7 +67,7 @@ reported.""",
         compiles = [
             e for e in events[:index] if isinstance(e, CompileEvent) and e.model.contains(target)
         ]
-        if not compiles or _gan_idiom(events, target):
+        if not compiles or gan_idiom(events, target):
             return None
         compiled = {id(e.model): e for e in compiles}
         for later in events[index + 1 :]:
@@ -80,7 +79,7 @@ reported.""",
                 return None
             if isinstance(later, TrainEvent) and id(later.model) in compiled:
                 compile_event = compiled[id(later.model)]
-                fit_since = _fit_between(events, compile_event, change, later.model)
+                fit_since = trained_between(events, compile_event, change, later.model)
                 if context.keras_version == "3" and not fit_since:
                     return None
                 return Finding(
@@ -128,25 +127,3 @@ reported.""",
                 "no fit ran since compile)."
             )
         return f"{head}: {detail} Call `{model}.compile()` again, with a new optimizer instance."
-
-
-def _fit_between(events: list[Event], start: Event, end: Event, model: Obj) -> bool:
-    inside = False
-    for event in events:
-        if event is start:
-            inside = True
-        elif event is end:
-            return False
-        elif inside and isinstance(event, TrainEvent) and event.model is model:
-            return True
-    return False
-
-
-def _gan_idiom(events: list[Event], target: Obj) -> bool:
-    """``D`` compiled on its own and also compiled as part of another model: toggling is the GAN idiom."""
-    compiled_alone = any(isinstance(e, CompileEvent) and e.model is target for e in events)
-    compiled_inside = any(
-        isinstance(e, CompileEvent) and e.model is not target and e.model.contains(target)
-        for e in events
-    )
-    return compiled_alone and compiled_inside
