@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 
 def remove_argument(call: cst.Call, target: cst.Arg) -> cst.Call:
@@ -79,3 +81,45 @@ def _whitespace_after(arg: cst.Arg) -> object:
 def replace_value(arg: cst.Arg, value: str) -> cst.Arg:
     """``arg`` with its value replaced by the expression ``value``."""
     return arg.with_changes(value=cst.parse_expression(value))
+
+
+class BlockIndentation:
+    """Renders replacement nodes with the indentation of the block they sit in.
+
+    ``Module.code_for_node`` renders a multi-line call as if it stood at the top of the module, so
+    a replacement for a call inside a function would lose its continuation lines' indentation.
+    Positions are computed once, and only when a multi-line replacement needs them.
+    """
+
+    def __init__(self, module: cst.Module) -> None:
+        self._module = module
+        self._lines: list[str] = []
+        self._positions: dict[cst.CSTNode, object] = {}
+
+    def code(self, replacement: cst.CSTNode, statement: cst.CSTNode | None) -> str:
+        """The code of ``replacement``, indented as the statement it replaces a part of."""
+        module = self._module
+        plain = module.code_for_node(replacement)
+        if ("\n" not in plain and "\r" not in plain) or statement is None:
+            return plain
+        indent = self._indent(statement)
+        if not indent:
+            return plain
+        state = CodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            indent_tokens=[indent],
+        )
+        replacement._codegen(state)
+        return "".join(state.tokens)
+
+    def _indent(self, statement: cst.CSTNode) -> str:
+        if not self._positions:
+            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
+            self._positions = dict(wrapper.resolve(PositionProvider))
+            self._lines = self._module.code.splitlines()
+        code_range = self._positions.get(statement)
+        if code_range is None:
+            return ""
+        line = self._lines[code_range.start.line - 1]  # type: ignore[attr-defined]
+        return line[: len(line) - len(line.lstrip(" \t"))]

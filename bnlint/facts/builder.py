@@ -150,6 +150,8 @@ class Facts:
     attribute_assignments: list[AttributeAssignment] = field(default_factory=list)
     classes: list[UserClass] = field(default_factory=list)
     functions: list[cst.FunctionDef] = field(default_factory=list)
+    #: Every ``Sequential`` and functional ``Model(inputs, outputs)`` built in the file.
+    models: list[Obj] = field(default_factory=list)
 
     def events(self, kind: type[E]) -> Iterator[tuple[Trace, int, E]]:
         """Every event of a kind, with its trace and index in that trace."""
@@ -264,6 +266,8 @@ class _Builder:
         self.pending: list[tuple[UserFunction, Optional[Obj]]] = []
         self.queued: set[int] = set()
         self.init_traces: dict[int, Trace] = {}
+        self.current_statement: Optional[cst.CSTNode] = None
+        self.init_bindings: dict[tuple[int, str], Value] = {}
 
     # ----------------------------------------------------------------- roots
     def build(self) -> Facts:
@@ -299,6 +303,7 @@ class _Builder:
             base_ctx,
             functions=(*base_ctx.functions, node.name.value),
             tape=None,
+            tapes=(),
             loop=None,
             loop_iter=None,
         )
@@ -380,6 +385,7 @@ class _Builder:
 
     def statement(self, node: cst.CSTNode) -> None:
         self.steps += 1
+        previous_statement, self.current_statement = self.current_statement, node
         if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             for small in node.body:
                 self.small_statement(small, node)
@@ -409,14 +415,16 @@ class _Builder:
                     self.block(node.orelse.body)
         elif isinstance(node, cst.With):
             tape: Optional[Obj] = None
+            tapes = self.ctx.tapes
             for item in node.items:
                 value = self.expr(item.item)
                 if isinstance(value, Obj) and value.kind == "tape":
                     tape = value
+                    tapes = (*tapes, value)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, node)
             if tape is not None:
-                with self.context(tape=tape):
+                with self.context(tape=tape, tapes=tapes):
                     self.block(node.body)
             else:
                 self.block(node.body)
@@ -442,6 +450,7 @@ class _Builder:
                     self.block(case.body)
         else:
             self.generic(node)
+        self.current_statement = previous_statement
 
     def small_statement(self, node: cst.BaseSmallStatement, line: cst.CSTNode) -> None:
         if isinstance(node, cst.Assign):
@@ -881,14 +890,15 @@ class _Builder:
                 origin="sequential",
                 label="Sequential",
             )
+            self.facts.models.append(model)
             _, layers = arg_value("layers", 0)
             if isinstance(layers, ListValue):
                 for element, item in zip(layers.elements, layers.items):
                     if isinstance(item, Obj):
                         model.members.append(item)
                         self.emit(AddEvent, element.value, model=model, member=item)
-                    else:
-                        model.members_complete = False
+                    elif not (isinstance(item, Tensor) and item.symbolic and not item.sources):
+                        model.members_complete = False  # a keras.Input element adds no layer
             elif layers is not None or has_star_args(node):
                 model.members_complete = False
             return model
@@ -896,6 +906,7 @@ class _Builder:
             model = Obj(
                 kind="model", node=node, keras_class=canonical, origin="functional", label="Model"
             )
+            self.facts.models.append(model)
             _, inputs = arg_value("inputs", 0)
             _, outputs = arg_value("outputs", 1)
             if outputs is None:
@@ -979,6 +990,7 @@ class _Builder:
                 receiver.watched.append(args[0][1])
             elif method == "gradient" and len(args) >= 2:
                 receiver.gradient_sources.append(args[1][1])
+                receiver.gradient_targets.append(args[1][0].value)
             return None
         user_class = receiver.user_class
         if user_class is not None and not user_class.is_keras:
@@ -993,6 +1005,7 @@ class _Builder:
         ):
             return self.inline(user_class.methods[method], node, args, self_obj=receiver)
         if receiver.kind == "optimizer":
+            self._minimize_with_tape(method, node, values)
             return None
         if method == "compile":
             arg = keyword(node, "optimizer") or positional(node, 0)
@@ -1051,6 +1064,7 @@ class _Builder:
             training_arg=training_arg,
             inputs=inputs,
             symbolic=symbolic,
+            statement=self.current_statement,
         )
         sources = frozenset({callee}).union(*(t.sources for t in tensors))
         return Tensor(sources, symbolic)
@@ -1071,8 +1085,66 @@ class _Builder:
     ) -> Value:
         if cls.is_keras:
             self.record_call(f"user:{cls.name}", node)
+            self._bind_init_attributes(cls, args)
         self.escape(node, args)
         return cls.instance
+
+    def _bind_init_attributes(self, cls: UserClass, args: list[tuple[cst.Arg, Value]]) -> None:
+        """``GAN(generator=g)`` whose ``__init__`` does ``self.generator = generator``: bind the attribute.
+
+        Only Keras objects passed straight to an attribute the ``__init__`` left unknown are bound; an
+        attribute given different objects by two instantiations becomes unknown again.
+        """
+        init = cls.methods.get("__init__")
+        if init is None or cls.instance is None or any(arg.star for arg, _ in args):
+            return
+        params = [*init.node.params.posonly_params, *init.node.params.params]
+        if not params or not self._is_instance_method(init.node):
+            return
+        self_name = params[0].name.value
+        names = [p.name.value for p in params[1:]] + [
+            p.name.value for p in init.node.params.kwonly_params
+        ]
+        passed: dict[str, Value] = {}
+        for index, (arg, value) in enumerate(args):
+            if arg.keyword is not None:
+                passed[arg.keyword.value] = value
+            elif index < len(params) - 1:
+                passed[names[index]] = value
+        for line in init.node.body.body if isinstance(init.node.body, cst.IndentedBlock) else ():
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for small in line.body:
+                if not (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Attribute)
+                    and isinstance(small.targets[0].target.value, cst.Name)
+                    and small.targets[0].target.value.value == self_name
+                    and isinstance(small.value, cst.Name)
+                    and small.value.value in names
+                ):
+                    continue
+                attr = small.targets[0].target.attr.value
+                value = passed.get(small.value.value)
+                key = (id(cls), attr)
+                if cls.instance.attrs.get(attr) is not None and key not in self.init_bindings:
+                    continue
+                if not isinstance(value, Obj) or value.kind not in ("model", "layer", "part"):
+                    value = None
+                if key in self.init_bindings and self.init_bindings[key] is not value:
+                    value = None
+                self.init_bindings[key] = value
+                cls.instance.attrs[attr] = value
+
+    def _minimize_with_tape(self, method: str, node: cst.Call, values: dict[int, Value]) -> None:
+        """``optimizer.minimize(loss, var_list, tape=tape)`` takes the tape's gradients."""
+        tape_arg = keyword(node, "tape")
+        var_list = keyword(node, "var_list") or positional(node, 1)
+        tape = values.get(id(tape_arg)) if tape_arg is not None else None
+        if method == "minimize" and isinstance(tape, Obj) and tape.kind == "tape" and var_list:
+            tape.gradient_sources.append(values.get(id(var_list)))
+            tape.gradient_targets.append(var_list.value)
 
     def inline(
         self,

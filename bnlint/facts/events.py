@@ -33,6 +33,8 @@ class Context:
     class_name: Optional[str] = None
     class_is_model: bool = False
     tape: Optional[Obj] = None
+    #: Every GradientTape recording at this point (nested or several in one ``with``), outermost first.
+    tapes: tuple = ()
     loop: Optional[cst.CSTNode] = None
     loop_iter: Value = None
     guards: tuple[Guard, ...] = ()
@@ -89,6 +91,8 @@ class CallEvent(Event):
     training_arg: Optional[cst.Arg] = None
     inputs: tuple = ()
     symbolic: bool = False
+    #: The statement the call is part of (its comments can mark ``training=True`` as intentional).
+    statement: Optional[cst.CSTNode] = None
 
 
 @dataclass(eq=False)

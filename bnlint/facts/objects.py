@@ -36,6 +36,8 @@ class Obj:
     learning_rate_known: bool = False
     watched: list[Value] = field(default_factory=list)
     gradient_sources: list[Value] = field(default_factory=list)
+    #: The expressions gradients were taken with respect to (``tape.gradient(loss, <target>)``).
+    gradient_targets: list[cst.BaseExpression] = field(default_factory=list)
     label: str = ""
 
     @property
