@@ -38,6 +38,7 @@ class _FileScan(cst.CSTVisitor):
         self.imports = imports
         self.candidates = candidates
         self.first_candidate: Optional[cst.Call] = None
+        self.first_canonical = ""
         self.builds_train_op = False
         self.runs_updates = False
 
@@ -57,8 +58,10 @@ class _FileScan(cst.CSTVisitor):
             self.runs_updates = True
 
     def visit_Call(self, node: cst.Call) -> None:
-        if id(node) in self.candidates and self.first_candidate is None:
+        canonical = self.candidates.get(id(node)) or self._partial_of_batch_norm(node)
+        if canonical and self.first_candidate is None:
             self.first_candidate = node
+            self.first_canonical = canonical
         func = node.func
         name = func.attr.value if isinstance(func, cst.Attribute) else None
         if isinstance(func, cst.Name):
@@ -74,6 +77,20 @@ class _FileScan(cst.CSTVisitor):
         ):
             self.builds_train_op = True
 
+    def _partial_of_batch_norm(self, call: cst.Call) -> Optional[str]:
+        """``functools.partial(tf.layers.batch_normalization, training=...)``: the function's name."""
+        if self.imports.qualified(call.func) != "functools.partial" or not call.args:
+            return None
+        function = call.args[0]
+        if function.keyword is not None or function.star:
+            return None
+        canonical = self.imports.canonical(function.value)
+        if keras_api.tf1_batch_norm(canonical) and _qualifies(
+            self.module, call, canonical or "", bound=True
+        ):
+            return canonical
+        return None
+
     def _mentions_updates(self, call: cst.Call) -> bool:
         """``tf.control_dependencies(update_ops)``: an argument that names some updates."""
         return any("update" in self.module.code_for_node(arg.value).lower() for arg in call.args)
@@ -86,24 +103,29 @@ class _FileScan(cst.CSTVisitor):
         return qualified is None or keras_api.canonical_name(qualified) is not None
 
 
-def _qualifies(module: cst.Module, call: cst.Call, canonical: str) -> bool:
-    """A batch-norm call that trains and puts its updates in the default UPDATE_OPS collection."""
+def _qualifies(module: cst.Module, call: cst.Call, canonical: str, bound: bool = False) -> bool:
+    """A batch-norm call that trains and puts its updates in the default UPDATE_OPS collection.
+
+    ``bound``: ``call`` is a ``functools.partial`` of the function, where only keywords count.
+    """
     if has_star_args(call):
         return False
     contrib = canonical in keras_api.TF1_CONTRIB_BATCH_NORM
     training_keyword = keras_api.tf1_batch_norm(canonical)
     assert training_keyword is not None
-    training = keyword(call, training_keyword) or positional(
-        call, _CONTRIB_IS_TRAINING_INDEX if contrib else _LAYERS_TRAINING_INDEX
-    )
+    training = keyword(call, training_keyword)
+    if training is None and not bound:
+        training = positional(
+            call, _CONTRIB_IS_TRAINING_INDEX if contrib else _LAYERS_TRAINING_INDEX
+        )
     if training is None or (
         isinstance(training.value, cst.Name) and training.value.value in ("False", "None")
     ):
         return False
     if contrib:
-        collections = keyword(call, "updates_collections") or positional(
-            call, _CONTRIB_UPDATES_COLLECTIONS_INDEX
-        )
+        collections = keyword(call, "updates_collections")
+        if collections is None and not bound:
+            collections = positional(call, _CONTRIB_UPDATES_COLLECTIONS_INDEX)
         if collections is not None and not _mentions_update_ops(
             module.code_for_node(collections.value)
         ):
@@ -160,18 +182,19 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
             if keras_api.tf1_batch_norm(call.canonical)
             and _qualifies(context.module, call.node, call.canonical)
         }
-        if not canonicals:
+        if not canonicals and "partial" not in context.source:
             return
         scan = _FileScan(context.module, context.facts.imports, canonicals)
         context.module.visit(scan)
         first = scan.first_candidate
         if first is None or not scan.builds_train_op or scan.runs_updates:
             return
-        yield Finding(node=first, message=self._message(context, first, canonicals[id(first)]))
+        yield Finding(node=first, message=self._message(context, first, scan.first_canonical))
 
     @staticmethod
     def _message(context: RuleContext, call: cst.Call, canonical: str) -> str:
-        callee = context.code(call.func)
+        partial = context.facts.imports.qualified(call.func) == "functools.partial"
+        callee = context.code(call.args[0].value if partial else call.func)
         message = (
             f"`{callee}` in training mode adds its moving mean/variance updates to "
             "`tf.GraphKeys.UPDATE_OPS`, and the `minimize`/`apply_gradients` train op in this file "
