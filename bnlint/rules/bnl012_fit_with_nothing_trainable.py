@@ -1,0 +1,114 @@
+"""BNL012: a model frozen as a whole, compiled, then trained: no weight is updated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+from bnlint.diagnostics import Severity
+from bnlint.facts.events import (
+    CompileEvent,
+    EscapeEvent,
+    Event,
+    Guard,
+    TrainableEvent,
+    TrainEvent,
+)
+from bnlint.facts.queries import receiver_code
+from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
+
+
+class FitWithNothingTrainable(Rule):
+    """``M.trainable = False``, never re-enabled, then ``M.compile()`` and ``M.fit()``."""
+
+    code = "BNL012"
+    name = "fit-with-nothing-trainable"
+    severity = Severity.WARNING
+    summary = "training a model whose weights are all frozen"
+    triggers = ("trainable",)
+    doc = RuleDoc(
+        what_it_does="""
+Flags `M.fit()` / `fit_generator()` / `train_on_batch()` when `M.trainable = False` (or the same on
+a model that contains M) was set before the last `M.compile()`, and neither M, a model containing
+it, nor any of its layers was set trainable again. The GAN idiom, where the discriminator is
+compiled before it is frozen for the combined model, is not flagged.""",
+        why_is_this_bad="""
+`trainable = False` on a model freezes every weight it has. Compiling afterwards captures an empty
+list of trainable weights, so `fit()` runs, prints losses and saves checkpoints, but no weight
+changes: the time is spent for nothing, and the unchanged loss is easily mistaken for a data or
+learning-rate problem. Usually only the pretrained base was meant to be frozen, not the whole
+model.""",
+        example="""
+model = keras.Sequential([base, keras.layers.Dense(10)])
+model.trainable = False
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)""",
+        use_instead="""
+base.trainable = False              # freeze only the pretrained part
+model = keras.Sequential([base, keras.layers.Dense(10)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y)""",
+        fix_safety="No automatic fix: freeze only the part that must stay fixed, or set `trainable = True` before compile.",
+        keras_versions="""
+Keras 2 and 3: `trainable = False` on a model applies to all of its layers; after compile, fit
+trains no weight.""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        reported: set[int] = set()
+        for trace in context.facts.traces:
+            events = trace.events
+            for index, event in enumerate(events):
+                if not isinstance(event, TrainEvent) or id(event.node) in reported:
+                    continue
+                freeze = _frozen_before_compile(events, index, event)
+                if freeze is not None:
+                    reported.add(id(event.node))
+                    yield Finding(node=event.node, message=self._message(context, event))
+
+    @staticmethod
+    def _message(context: RuleContext, train: TrainEvent) -> str:
+        model = receiver_code(context.module, train.node) or "the model"
+        return (
+            f"`{model}` was set `trainable = False` before it was compiled, so `{model}.{train.method}()` "
+            "updates no weight (Keras 2 and 3). Freeze only the layers or base model that must stay "
+            "fixed, or set `trainable = True` before compiling."
+        )
+
+
+def _frozen_before_compile(
+    events: list[Event], index: int, train: TrainEvent
+) -> Optional[TrainableEvent]:
+    """The ``trainable = False`` over the trained model, still in force, set before its last compile."""
+    model = train.model
+    compiled: Optional[CompileEvent] = None
+    for earlier in reversed(events[:index]):
+        if isinstance(earlier, EscapeEvent) and any(
+            obj.contains(model) or model.contains(obj) for obj in earlier.objects
+        ):
+            return None
+        if isinstance(earlier, CompileEvent) and earlier.model is model and compiled is None:
+            compiled = earlier
+            continue
+        if not isinstance(earlier, TrainableEvent):
+            continue
+        target = earlier.target
+        if not (target.contains(model) or model.contains(target)):
+            continue
+        if earlier.value is not False or not target.contains(model):
+            return None
+        if compiled is None or not _same_branch(earlier, train):
+            return None
+        return earlier
+    return None
+
+
+def _same_branch(freeze: Event, train: Event) -> bool:
+    """Whether every ``if`` the freeze depends on also holds where the model is trained."""
+    if not freeze.conditional:
+        return True
+    outer: tuple[Guard, ...] = freeze.context.guards
+    inner = train.context.guards
+    if not outer or len(inner) < len(outer):
+        return False
+    return all(a.test is b.test and a.holds == b.holds for a, b in zip(outer, inner))
