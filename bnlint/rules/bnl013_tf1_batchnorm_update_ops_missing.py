@@ -58,7 +58,11 @@ class _FileScan(cst.CSTVisitor):
             self.runs_updates = True
 
     def visit_Call(self, node: cst.Call) -> None:
-        canonical = self.candidates.get(id(node)) or self._partial_of_batch_norm(node)
+        canonical = (
+            self.candidates.get(id(node))
+            or self._partial_of_batch_norm(node)
+            or self._batch_norm_normalizer(node)
+        )
         if canonical and self.first_candidate is None:
             self.first_candidate = node
             self.first_canonical = canonical
@@ -90,6 +94,34 @@ class _FileScan(cst.CSTVisitor):
         ):
             return canonical
         return None
+
+    def _batch_norm_normalizer(self, call: cst.Call) -> Optional[str]:
+        """``conv2d(..., normalizer_fn=batch_norm, normalizer_params={"is_training": t})``."""
+        normalizer = keyword(call, "normalizer_fn")
+        params = keyword(call, "normalizer_params")
+        if normalizer is None or params is None or not isinstance(params.value, cst.Dict):
+            return None
+        canonical = self.imports.canonical(normalizer.value)
+        if canonical not in keras_api.TF1_CONTRIB_BATCH_NORM:
+            return None
+        entries: dict[str, cst.BaseExpression] = {}
+        for element in params.value.elements:
+            if not isinstance(element, cst.DictElement):
+                return None  # ``**other_params``: unknown
+            key = element.key
+            if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+                entries[key.evaluated_value] = element.value
+        training = entries.get("is_training")
+        if training is None or (
+            isinstance(training, cst.Name) and training.value in ("False", "None")
+        ):
+            return None
+        collections = entries.get("updates_collections")
+        if collections is not None and not _mentions_update_ops(
+            self.module.code_for_node(collections)
+        ):
+            return None
+        return canonical
 
     def _mentions_updates(self, call: cst.Call) -> bool:
         """``tf.control_dependencies(update_ops)``: an argument that names some updates."""
@@ -149,8 +181,8 @@ Flags `tf.layers.batch_normalization`, `tf.compat.v1.layers.batch_normalization`
 `minimize` or `apply_gradients`, but never refers to `tf.GraphKeys.UPDATE_OPS` (typically
 `with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):`). Reported once per file,
 at the first such call. Silent for `updates_collections=None` (updates run in place), a custom
-collection, and slim's `create_train_op` / `tf.contrib.layers.optimize_loss`, which add the updates
-themselves.""",
+collection, slim's `create_train_op` / `tf.contrib.layers.optimize_loss`, which add the updates
+themselves, and files that train with `tf.GradientTape` (eager execution runs the updates).""",
         why_is_this_bad="""
 In graph mode these functions do not update the moving mean and variance themselves: they add the
 update ops to the `UPDATE_OPS` collection, and only running them (as a control dependency of the
@@ -182,8 +214,14 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
             if keras_api.tf1_batch_norm(call.canonical)
             and _qualifies(context.module, call.node, call.canonical)
         }
-        if not canonicals and "partial" not in context.source:
+        if (
+            not canonicals
+            and "partial" not in context.source
+            and "normalizer" not in context.source
+        ):
             return
+        if any(call.canonical == "tensorflow.GradientTape" for call in context.facts.calls):
+            return  # eager / tf.function training runs the updates as they are created
         scan = _FileScan(context.module, context.facts.imports, canonicals)
         context.module.visit(scan)
         first = scan.first_candidate
@@ -193,8 +231,13 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
 
     @staticmethod
     def _message(context: RuleContext, call: cst.Call, canonical: str) -> str:
-        partial = context.facts.imports.qualified(call.func) == "functools.partial"
-        callee = context.code(call.args[0].value if partial else call.func)
+        normalizer = keyword(call, "normalizer_fn")
+        if normalizer is not None:
+            callee = context.code(normalizer.value)
+        elif context.facts.imports.qualified(call.func) == "functools.partial":
+            callee = context.code(call.args[0].value)
+        else:
+            callee = context.code(call.func)
         message = (
             f"`{callee}` in training mode adds its moving mean/variance updates to "
             "`tf.GraphKeys.UPDATE_OPS`, and the `minimize`/`apply_gradients` train op in this file "

@@ -1,0 +1,154 @@
+"""BNL019: a ``training=`` recorded in a functional model, which Keras 3's fit/evaluate/predict override."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from bnlint import keras_api
+from bnlint.diagnostics import Severity
+from bnlint.facts.events import CallEvent, Event, TrainableEvent
+from bnlint.facts.guards import GuardReader
+from bnlint.facts.imports import ImportTable
+from bnlint.facts.objects import Obj
+from bnlint.facts.queries import short_code, unfreezes
+from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
+
+
+class Keras3RecordedTrainingOverridden(Rule):
+    """``layer(x, training=...)`` recorded in a functional model, where it matters for Keras 3."""
+
+    code = "BNL019"
+    name = "keras3-recorded-training-overridden"
+    severity = Severity.WARNING
+    summary = "Keras 3 fit/evaluate/predict override a `training=` recorded in a functional model"
+    triggers = ("training",)
+    doc = RuleDoc(
+        what_it_does="""
+Flags a literal `training=` recorded while building a functional model (`layer(x, training=...)`
+whose result flows into `keras.Model(inputs, outputs)`), when it matters: `training=True` (Monte
+Carlo dropout, BatchNormalization in training mode), or `training=False` on a base that is unfrozen
+later. Only when the target can be Keras 3; silent for Keras 2 and inside a subclassed model's
+`call()`, which respects the argument.""",
+        why_is_this_bad="""
+Keras 3's fit(), evaluate() and predict() pass their own `training` to every layer, and it wins
+over the recorded value. `base(x, training=False)` does not keep the base's BatchNormalization in
+inference mode once the base is unfrozen: fine-tuning overwrites its moving statistics. A recorded
+`Dropout(r)(x, training=True)` for Monte Carlo dropout is deterministic in predict().""",
+        example="""
+base = keras.applications.MobileNetV2(include_top=False)
+inputs = keras.Input((224, 224, 3))
+x = base(inputs, training=False)
+model = keras.Model(inputs, keras.layers.Dense(10)(x))
+base.trainable = True""",
+        use_instead="""
+x = base(inputs, training=False)   # still right for Keras 2
+model = keras.Model(inputs, keras.layers.Dense(10)(x))
+base.trainable = True
+for layer in base.layers:          # what Keras 3 needs
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False""",
+        fix_safety="No automatic fix: freeze the BatchNormalization layers, or use a subclassed model.",
+        keras_versions="""
+Keras 3.0 to 3.15 (observed on 3.15.1, TensorFlow and JAX backends): fit/evaluate/predict override
+the recorded value; after unfreezing, 52/52 BatchNormalization layers of MobileNetV2 updated their
+statistics despite `training=False`, and recorded Monte Carlo dropout was deterministic in predict().
+Keras 2 respects the recorded value, so the rule is silent when targeting Keras 2.""",
+    )
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        if context.keras_version == "2" or _keras2_only(context.facts.imports):
+            return
+        functional = [m for m in context.facts.models if m.origin == "functional"]
+        if not functional:
+            return
+        reader = GuardReader(context.module, context.facts.imports, keras_api.BATCHNORM_LAYERS)
+        for trace in context.facts.traces:
+            for index, event in enumerate(trace.events):
+                if not isinstance(event, CallEvent):
+                    continue
+                arg = event.training_arg
+                if (
+                    event.training not in (True, False)
+                    or arg is None
+                    or arg.keyword is None
+                    or not event.symbolic
+                    or (event.context.class_name is not None and event.context.function == "call")
+                    or not any(event.callee in model.members for model in functional)
+                ):
+                    continue
+                if event.training is False and not _unfrozen_with_batchnorm(
+                    reader, event.callee, trace.events[index + 1 :]
+                ):
+                    continue
+                yield Finding(node=arg, message=self._message(context, event))
+
+    @staticmethod
+    def _message(context: RuleContext, event: CallEvent) -> str:
+        call = event.node
+        name = short_code(context.module, call.func) if isinstance(call, cst.Call) else "layer"
+        both = context.keras_version != "3"
+        if event.training is True:
+            text = (
+                f"Keras 3 fit(), evaluate() and predict() override this recorded `training=True` of "
+                f"`{name}`: it runs in inference mode in predict() and evaluate(), so Monte Carlo "
+                "sampling is deterministic"
+            )
+            advice = (
+                "Call the model as `model(x, training=True)` or use a subclassed model whose "
+                "call() passes `training=True`."
+            )
+        else:
+            text = (
+                f"Keras 3 fit() overrides this recorded `training=False` of `{name}`: once it is "
+                "unfrozen its BatchNormalization layers use batch statistics and overwrite their "
+                "moving statistics"
+            )
+            advice = (
+                "After unfreezing, set `trainable = False` on its BatchNormalization layers "
+                "(works in Keras 2 and 3), or use a subclassed model."
+            )
+        return f"{text}{' (Keras 2 respects it)' if both else ''}. {advice}"
+
+
+def _unfrozen_with_batchnorm(reader: GuardReader, base: Obj, later: list[Event]) -> bool:
+    """The base is unfrozen later and its BatchNormalization layers are not frozen again after that."""
+    if base.has_batchnorm is False:
+        return False
+    unfrozen = False
+    for event in later:
+        if unfreezes(event, base):
+            unfrozen = True
+        elif unfrozen and _refreezes_batchnorm(reader, event, base):
+            unfrozen = False
+    return unfrozen
+
+
+def _refreezes_batchnorm(reader: GuardReader, event: Event, base: Obj) -> bool:
+    """``layer.trainable = False`` on layers of the base that only BatchNormalization layers reach."""
+    if not (
+        isinstance(event, TrainableEvent)
+        and event.value is False
+        and event.target is not base
+        and base.contains(event.target)
+        and isinstance(event.target_node, cst.Attribute)
+    ):
+        return False
+    return reader.only_family(event, event.target_node.value)
+
+
+#: Import roots that are always Keras 2, whatever Keras version is installed.
+_KERAS2_ROOTS = ("tf_keras", "tensorflow.python.keras")
+
+
+def _keras2_only(imports: ImportTable) -> bool:
+    """Whether every Keras import of the file is ``tf_keras`` (or the old ``tensorflow.python.keras``)."""
+    paths = [
+        path
+        for path in (*imports.aliases.values(), *imports.star_modules)
+        if keras_api.is_keras(keras_api.canonical_name(path))
+    ]
+    return bool(paths) and all(
+        any(path == root or path.startswith(root + ".") for root in _KERAS2_ROOTS) for path in paths
+    )
