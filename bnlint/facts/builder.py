@@ -262,7 +262,7 @@ class _Builder:
         self.steps = 0
         self.parts: dict[tuple[int, object], Obj] = {}
         self.seen_calls: set[int] = set()
-        self.seen_attr_sets: set[int] = set()
+        self.seen_attr_sets: dict[int, int] = {}
         self.pending: list[tuple[UserFunction, Optional[Obj]]] = []
         self.queued: set[int] = set()
         self.init_traces: dict[int, Trace] = {}
@@ -524,6 +524,12 @@ class _Builder:
                     inherited_attrs.update(base.instance.attrs)
         name = node.name.value
         cls = UserClass(node=node, name=name, is_keras_model=is_model, is_keras_layer=is_layer)
+        cls.bases_known = all(
+            (isinstance(base, KerasName) and keras_api.is_keras(base.canonical))
+            or (isinstance(base, UserClass) and base.bases_known)
+            or (isinstance(arg.value, cst.Name) and arg.value.value == "object")
+            for arg, base in zip(node.bases, bases)
+        )
         kind = "model" if is_model else "layer" if is_layer else "instance"
         cls.instance = Obj(
             kind=kind,
@@ -599,11 +605,16 @@ class _Builder:
         target: cst.Attribute,
         value_node: cst.BaseExpression,
     ) -> None:
-        if id(statement) not in self.seen_attr_sets:
-            self.seen_attr_sets.add(id(statement))
-            self.facts.attribute_assignments.append(
-                AttributeAssignment(attr, owner, statement, target, value_node, self.ctx)
-            )
+        record = AttributeAssignment(attr, owner, statement, target, value_node, self.ctx)
+        index = self.seen_attr_sets.get(id(statement))
+        if index is None:
+            self.seen_attr_sets[id(statement)] = len(self.facts.attribute_assignments)
+            self.facts.attribute_assignments.append(record)
+        elif isinstance(owner, Obj) and not isinstance(
+            self.facts.attribute_assignments[index].target, Obj
+        ):
+            # A function analysed on its own first, then inlined where its argument is known.
+            self.facts.attribute_assignments[index] = record
         if attr == "trainable" and isinstance(owner, Obj):
             literal = _literal(value_node)
             flag = (

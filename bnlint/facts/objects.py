@@ -193,6 +193,8 @@ class UserClass:
     name: str
     is_keras_model: bool = False
     is_keras_layer: bool = False
+    #: Every base class resolved to Keras, ``object`` or a same-file class whose bases are known too.
+    bases_known: bool = True
     methods: dict[str, UserFunction] = field(default_factory=dict)
     instance: Optional[Obj] = None
 

@@ -7,7 +7,8 @@ from typing import Optional
 import libcst as cst
 
 from bnlint.facts.events import CompileEvent, Event, TrainableEvent, TrainEvent
-from bnlint.facts.objects import Obj
+from bnlint.facts.imports import ImportTable
+from bnlint.facts.objects import Obj, UserFunction, Value
 
 
 def unfreezes(event: Event, obj: Obj) -> bool:
@@ -52,3 +53,34 @@ def trained_between(events: list[Event], start: Event, end: Event, model: Obj) -
         elif inside and isinstance(event, TrainEvent) and event.model is model:
             return True
     return False
+
+
+def is_keras_object(value: Value) -> bool:
+    """Whether a value is known to be a Keras model or layer.
+
+    Built by a Keras constructor, taken out of a Keras model, or an instance of a same-file subclass
+    of a Keras class whose bases are all known (a mixin from elsewhere could add any method).
+    """
+    if not isinstance(value, Obj):
+        return False
+    if value.user_class is not None:
+        return value.user_class.is_keras and value.user_class.bases_known
+    return value.kind in ("model", "layer", "part")
+
+
+def accepts_keyword(function: UserFunction, name: str) -> bool:
+    """Whether a same-file function can be called with ``name=...`` (a parameter or ``**kwargs``)."""
+    params = function.node.params
+    if params.star_kwarg is not None:
+        return True
+    return any(param.name.value == name for param in (*params.params, *params.kwonly_params))
+
+
+def torch_backend_possible(imports: ImportTable, source: str) -> bool:
+    """Whether the file may run Keras 3 on the torch backend (where layers are ``torch.nn.Module``).
+
+    True when it imports torch anywhere or sets ``KERAS_BACKEND`` next to the word ``torch``.
+    """
+    if any(path == "torch" or path.startswith("torch.") for path in imports.aliases.values()):
+        return True
+    return "KERAS_BACKEND" in source and "torch" in source
