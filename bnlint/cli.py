@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -65,92 +66,93 @@ def main() -> None:
 @click.option(
     "--stdin-filename", help="The name of the file read from standard input (with PATH '-')."
 )
-def check(
-    paths: tuple[Path, ...],
-    select: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    fix: bool,
-    unsafe_fixes: Optional[bool],
-    diff: bool,
-    output_format: str,
-    output_file: Optional[Path],
-    exit_zero: bool,
-    statistics: bool,
-    keras_version: Optional[str],
-    config_file: Optional[Path],
-    force_exclude: bool,
-    stdin_filename: Optional[str],
-) -> None:
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: the machine's cores; used when there are enough files).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the results cache lives (default: .bnlint_cache in the project root).",
+)
+def check(paths: tuple[Path, ...], **options: Any) -> None:
     """Check PATHS (files or folders; default: the current folder) for Keras training mistakes."""
     try:
-        code = _check(
-            paths,
-            select,
-            extend_select,
-            ignore,
-            fix,
-            unsafe_fixes,
-            diff,
-            output_format,
-            output_file,
-            exit_zero,
-            statistics,
-            keras_version,
-            config_file,
-            force_exclude,
-            stdin_filename,
-        )
+        code = _check(paths, CheckOptions(**options))
     except ConfigError as error:
         click.echo(f"bnlint: error: {error}", err=True)
         code = EXIT_ERROR
     sys.exit(code)
 
 
-def _check(
-    paths: tuple[Path, ...],
-    select: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    fix: bool,
-    unsafe_fixes: Optional[bool],
-    diff: bool,
-    output_format: str,
-    output_file: Optional[Path],
-    exit_zero: bool,
-    statistics: bool,
-    keras_version: Optional[str],
-    config_file: Optional[Path],
-    force_exclude: bool,
-    stdin_filename: Optional[str],
-) -> int:
+@dataclass(frozen=True)
+class CheckOptions:
+    """The options of ``bnlint check``, as click parsed them."""
+
+    select: tuple[str, ...]
+    extend_select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    fix: bool
+    unsafe_fixes: Optional[bool]
+    diff: bool
+    output_format: str
+    output_file: Optional[Path]
+    exit_zero: bool
+    statistics: bool
+    keras_version: Optional[str]
+    config_file: Optional[Path]
+    force_exclude: bool
+    stdin_filename: Optional[str]
+    jobs: Optional[int]
+    no_cache: bool
+    cache_dir: Optional[Path]
+
+
+def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
     from bnlint.engine import LintOptions
     from bnlint.keras_version import resolve_keras_version
-    from bnlint.rules import rules_by_code
+    from bnlint.rules import available_codes
     from bnlint.runner import RunOptions, lint_paths, lint_stdin
 
-    if config_file is not None and not config_file.is_file():
-        raise ConfigError(f"{config_file}: configuration file not found")
+    if opts.config_file is not None and not opts.config_file.is_file():
+        raise ConfigError(f"{opts.config_file}: configuration file not found")
     use_stdin = paths == (Path("-"),)
     start = (
-        Path(stdin_filename).parent
-        if use_stdin and stdin_filename
+        Path(opts.stdin_filename).parent
+        if use_stdin and opts.stdin_filename
         else (paths[0] if paths else Path.cwd())
     )
-    settings = load_settings(config_file, start if start.exists() else Path.cwd())
-    _apply_options(settings, select, extend_select, ignore, unsafe_fixes, keras_version)
+    settings = load_settings(opts.config_file, start if start.exists() else Path.cwd())
+    _apply_options(
+        settings,
+        opts.select,
+        opts.extend_select,
+        opts.ignore,
+        opts.unsafe_fixes,
+        opts.keras_version,
+    )
 
-    available = rules_by_code()
-    codes = select_codes(list(available), settings.select, settings.extend_select, settings.ignore)
+    codes = select_codes(
+        available_codes(), settings.select, settings.extend_select, settings.ignore
+    )
     root = settings.project_root or Path.cwd()
     version = resolve_keras_version(settings.keras_version, start if start.exists() else root)
-    options = LintOptions(rules=tuple(available[c] for c in codes), keras_version=version)
+    options = LintOptions(codes=tuple(codes), keras_version=version)
     run = RunOptions(
-        fix=fix, unsafe_fixes=settings.unsafe_fixes, diff=diff, force_exclude=force_exclude
+        fix=opts.fix,
+        unsafe_fixes=settings.unsafe_fixes,
+        diff=opts.diff,
+        force_exclude=opts.force_exclude,
+        jobs=opts.jobs,
+        cache=not opts.no_cache,
+        cache_dir=opts.cache_dir,
     )
 
     if use_stdin:
-        name = stdin_filename or "-"
+        name = opts.stdin_filename or "-"
         result = lint_stdin(sys.stdin.buffer.read(), name, settings, options, run)
     else:
         missing = [p for p in paths if not p.exists() and str(p) != "-"]
@@ -158,25 +160,25 @@ def _check(
             raise ConfigError(f"{missing[0]}: no such file or folder")
         result = lint_paths(paths or (Path("."),), settings, options, run)
 
-    if use_stdin and fix and not diff and result.fixed_text is not None:
+    if use_stdin and opts.fix and not opts.diff and result.fixed_text is not None:
         click.echo(result.fixed_text, nl=False)
-        _report_summary(result, fix, diff, err=True)
-        return _exit_code(result, diff, exit_zero)
+        _report_summary(result, opts.fix, opts.diff, err=True)
+        return _exit_code(result, opts.diff, opts.exit_zero)
 
     report = ""
-    if diff:
+    if opts.diff:
         report = "".join(result.diffs)
     else:
-        report = get_formatter(output_format)(result.diagnostics, result.sources)
-        if statistics:
+        report = get_formatter(opts.output_format)(result.diagnostics, result.sources)
+        if opts.statistics:
             report += _statistics(result)
-    if output_file is not None:
-        output_file.write_text(report, encoding="utf-8")
+    if opts.output_file is not None:
+        opts.output_file.write_text(report, encoding="utf-8")
     elif report:
         click.echo(report, nl=False)
-    if output_format in ("full", "concise") or diff:
-        _report_summary(result, fix, diff, err=output_file is None and diff)
-    return _exit_code(result, diff, exit_zero)
+    if opts.output_format in ("full", "concise") or opts.diff:
+        _report_summary(result, opts.fix, opts.diff, err=opts.output_file is None and opts.diff)
+    return _exit_code(result, opts.diff, opts.exit_zero)
 
 
 def _apply_options(
@@ -235,6 +237,8 @@ def _report_summary(result, fix: bool, diff: bool, err: bool) -> None:  # type: 
 
 
 def _exit_code(result, diff: bool, exit_zero: bool) -> int:  # type: ignore[no-untyped-def]
+    if result.internal_errors:
+        return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN
     if diff:

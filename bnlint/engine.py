@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Optional, TypeVar
 
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
@@ -13,6 +15,9 @@ from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
 #: The reserved code for files that cannot be read, decoded or parsed.
 PARSE_ERROR_CODE = "BNL000"
 PARSE_ERROR_NAME = "parse-error"
+
+#: The name of the reserved code when bnlint itself fails on a file (a bug to report, exit code 2).
+INTERNAL_ERROR_NAME = "internal-error"
 
 #: Fix passes before giving up on a file whose fixes keep producing new ones.
 MAX_FIX_PASSES = 10
@@ -22,18 +27,51 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LintOptions:
-    """The rules to run (classes, already selected) and the targeted Keras version."""
+    """The rules to run and the targeted Keras version.
 
-    rules: tuple
+    Rules are named by ``codes`` (their classes are imported only when a file needs analysing) or given
+    as classes in ``rules``; with neither, every rule runs.
+    """
+
+    rules: tuple = ()
     keras_version: str = "both"
+    codes: Optional[tuple[str, ...]] = None
+
+    @property
+    def selected_codes(self) -> tuple[str, ...]:
+        """The codes of the rules to run."""
+        if self.rules:
+            return tuple(rule.code for rule in self.rules)
+        if self.codes is not None:
+            return self.codes
+        from bnlint.rules import available_codes
+
+        return tuple(available_codes())
 
     @property
     def triggers(self) -> tuple[str, ...]:
         """The words without which none of the selected rules can fire."""
-        words: list[str] = []
-        for rule in self.rules:
-            words.extend(word for word in rule.triggers if word not in words)
-        return tuple(words)
+        if self.rules:
+            words: list[str] = []
+            for rule in self.rules:
+                words.extend(word for word in rule.triggers if word not in words)
+            return tuple(words)
+        return _triggers(self.selected_codes)
+
+    def rule_classes(self) -> tuple:
+        """The rule classes to run (imports them)."""
+        if self.rules:
+            return self.rules
+        from bnlint.rules import load_rules
+
+        return load_rules(self.selected_codes)
+
+
+@lru_cache(maxsize=64)
+def _triggers(codes: tuple[str, ...]) -> tuple[str, ...]:
+    from bnlint.rules import triggers_of
+
+    return triggers_of(codes)
 
 
 def passes_prefilter(text: str, options: LintOptions) -> bool:
@@ -52,6 +90,24 @@ def parse_error(filename: str, message: str, row: int = 1, column: int = 1) -> D
         start=Position(row, column),
         end=Position(row, column),
     )
+
+
+def internal_error(filename: str, what: str) -> Diagnostic:
+    """The diagnostic of a file on which bnlint itself failed; the rest of the run goes on."""
+    return Diagnostic(
+        code=PARSE_ERROR_CODE,
+        name=INTERNAL_ERROR_NAME,
+        severity=Severity.ERROR,
+        message=f"internal error: {what}; please report it at https://github.com/bnlint/bnlint/issues",
+        filename=filename,
+        start=Position(1, 1),
+        end=Position(1, 1),
+    )
+
+
+def is_internal_error(diagnostic: Diagnostic) -> bool:
+    """Whether a diagnostic says bnlint failed (rather than the linted code)."""
+    return diagnostic.code == PARSE_ERROR_CODE and diagnostic.name == INTERNAL_ERROR_NAME
 
 
 def run_with_large_stack(function: Callable[[], T]) -> T:
@@ -95,9 +151,9 @@ def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic
 def _precheck(text: str) -> tuple[Optional[tuple[str, int, int]], bool]:
     """CPython's verdict on the text: (its syntax error, if any; whether LibCST must not see it).
 
-    CPython rejects nesting that can crash LibCST ("too many nested parentheses"); its syntax errors
-    also read better than LibCST's. Other CPython errors do not stop LibCST, which may know syntax
-    newer than the running interpreter.
+    CPython rejects nesting that can crash LibCST ("too many nested parentheses") and NUL bytes, which
+    LibCST accepts in strings; its syntax errors also read better than LibCST's. Other CPython errors
+    do not stop LibCST, which may know syntax newer than the running interpreter.
     """
     import ast
 
@@ -105,15 +161,65 @@ def _precheck(text: str) -> tuple[Optional[tuple[str, int, int]], bool]:
         ast.parse(text)
     except SyntaxError as error:
         message = str(error.msg)
-        fatal = (
-            "too many nested" in message or "too many levels" in message or "too complex" in message
+        fatal = any(
+            words in message
+            for words in ("too many nested", "too many levels", "too complex", "null bytes")
         )
+        if error.lineno is None and "null bytes" in message:  # no position before Python 3.12
+            return (message, *_position_of(text, "\0")), True
         return (message, error.lineno or 1, error.offset or 1), fatal
     except (RecursionError, MemoryError):
         return ("too deeply nested to analyse", 1, 1), True
-    except ValueError as error:  # NUL bytes and the like
-        return (str(error), 1, 1), False
+    except ValueError as error:  # NUL bytes, on some Python versions
+        return (str(error), *_position_of(text, "\0")), True
     return None, False
+
+
+def _position_of(text: str, character: str) -> tuple[int, int]:
+    """The 1-based (row, column) of the first ``character`` in ``text`` (any newline style)."""
+    index = text.find(character)
+    if index < 0:
+        return 1, 1
+    lines = re.split(r"\r\n|\r|\n", text[:index])
+    return len(lines), len(lines[-1]) + 1
+
+
+def fix_breaks_parsing(before: str, after: str) -> Optional[str]:
+    """Why ``after`` (``before`` with fixes applied) must not be written (what no longer parses), or
+    None when it parses.
+
+    LibCST must parse it, and so must CPython whenever it parsed ``before`` (LibCST accepts a few
+    things CPython rejects, such as a positional argument after a keyword one).
+    """
+    import libcst as cst
+
+    problem_before, _ = _precheck(before)
+    problem_after, fatal = _precheck(after)
+    if problem_after is not None and (fatal or problem_before is None):
+        return problem_after[0]
+
+    def parse() -> Optional[str]:
+        try:
+            cst.parse_module(after)
+        except cst.ParserSyntaxError as error:
+            return error.message
+        except RecursionError:
+            return "too deeply nested to analyse"
+        return None
+
+    return run_with_large_stack(parse)
+
+
+def fix_withheld(diagnostic: Diagnostic, problem: str) -> Diagnostic:
+    """The diagnostic that says a fix was not applied because the result would not parse."""
+    return parse_error(
+        diagnostic.filename,
+        f"fix withheld: the fix of {diagnostic.code} here would leave code that does not parse "
+        f"({problem}), so it was not applied; please report it at "
+        "https://github.com/bnlint/bnlint/issues",
+        diagnostic.start.row,
+        diagnostic.start.column,
+    )
 
 
 def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
@@ -140,14 +246,29 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
     except RecursionError:
         return [parse_error(filename, "cannot parse: too deeply nested to analyse")]
 
-    facts = build_facts(module)
+    try:
+        facts = build_facts(module)
+    except RecursionError:
+        return [parse_error(filename, "cannot analyse: too deeply nested")]
+    except Exception as error:  # a bug in bnlint must not stop the run
+        return [
+            internal_error(filename, f"the facts engine failed ({type(error).__name__}: {error})")
+        ]
     context = RuleContext(facts, text, options.keras_version)
     positions = PositionIndex(module)
     suppressions = None
     diagnostics: dict[tuple, Diagnostic] = {}
-    for rule_class in options.rules:
+    for rule_class in options.rule_classes():
         rule = rule_class()
-        for finding in rule.check(context):
+        try:
+            findings = list(rule.check(context))
+        except Exception as error:  # one failing rule must not hide the others
+            failure = internal_error(
+                filename, f"{rule.code} failed ({type(error).__name__}: {error})"
+            )
+            diagnostics.setdefault((rule.code, "internal"), failure)
+            continue
+        for finding in findings:
             start, end = positions.range(finding.node)
             if suppressions is None:
                 suppressions = find_suppressions(split_lines(text))
@@ -183,6 +304,8 @@ class FixResult:
     remaining: list[Diagnostic]
     fixed: int
     converged: bool = True
+    #: The code of every fix applied, in order (for ``--show-fixes``).
+    applied: tuple[str, ...] = ()
 
 
 def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
@@ -191,25 +314,75 @@ def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
 
 
 def fix_text(text: str, filename: str, options: LintOptions, unsafe: bool) -> FixResult:
-    """Apply fixes, re-linting until nothing more applies (or the pass limit is reached)."""
-    from bnlint.positions import apply_edits
-
+    """Apply fixes, re-linting until nothing more applies (or the pass limit is reached); a fix whose
+    result would not parse is withheld and reported."""
     fixed = 0
+    applied: list[str] = []
     current = text
+    withheld: dict[tuple, Diagnostic] = {}
     for _ in range(MAX_FIX_PASSES):
         diagnostics = lint_text(current, filename, options)
-        chosen = _non_overlapping([d for d in diagnostics if applicable(d, unsafe)])
+        chosen = non_overlapping(
+            [d for d in diagnostics if applicable(d, unsafe) and fix_key(d) not in withheld]
+        )
         if not chosen:
-            return FixResult(current, diagnostics, fixed)
-        candidate = apply_edits(current, [edit for d in chosen for edit in d.fix.edits])  # type: ignore[union-attr]
+            return FixResult(
+                current, [*diagnostics, *withheld.values()], fixed, True, tuple(applied)
+            )
+        render = partial(with_fixes, current)
+        kept, refused = parsing_fixes(current, chosen, render)
+        for diagnostic, problem in refused:
+            withheld.setdefault(fix_key(diagnostic), fix_withheld(diagnostic, problem))
+        candidate = render(kept)
         if candidate == current:
-            return FixResult(current, diagnostics, fixed)
+            if refused:
+                continue
+            return FixResult(
+                current, [*diagnostics, *withheld.values()], fixed, True, tuple(applied)
+            )
         current = candidate
-        fixed += len(chosen)
-    return FixResult(current, lint_text(current, filename, options), fixed, converged=False)
+        fixed += len(kept)
+        applied.extend(d.code for d in kept)
+    remaining = [*lint_text(current, filename, options), *withheld.values()]
+    return FixResult(current, remaining, fixed, converged=False, applied=tuple(applied))
 
 
-def _non_overlapping(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+def with_fixes(text: str, diagnostics: Sequence[Diagnostic]) -> str:
+    """``text`` with the fixes of ``diagnostics`` applied."""
+    from bnlint.lines import apply_edits
+
+    return apply_edits(text, [edit for d in diagnostics if d.fix for edit in d.fix.edits])
+
+
+def fix_key(diagnostic: Diagnostic) -> tuple:
+    """What tells one fix from another in a file: its code, start and replacement texts."""
+    edits = diagnostic.fix.edits if diagnostic.fix else ()
+    return diagnostic.code, diagnostic.start, tuple(edit.content for edit in edits)
+
+
+def parsing_fixes(
+    text: str, chosen: Sequence[Diagnostic], render: Callable[[Sequence[Diagnostic]], str]
+) -> tuple[list[Diagnostic], list[tuple[Diagnostic, str]]]:
+    """(the fixes to apply, the fixes refused with why): ``render`` gives the text with some fixes
+    applied; a fix whose result would not parse is refused, and if the rest together still do not
+    parse, all are."""
+    if fix_breaks_parsing(text, render(chosen)) is None:
+        return list(chosen), []
+    kept: list[Diagnostic] = []
+    refused: list[tuple[Diagnostic, str]] = []
+    for diagnostic in chosen:
+        problem = fix_breaks_parsing(text, render([diagnostic]))
+        if problem is None:
+            kept.append(diagnostic)
+        else:
+            refused.append((diagnostic, problem))
+    problem = fix_breaks_parsing(text, render(kept)) if kept else None
+    if problem is not None:
+        return [], [*refused, *((diagnostic, problem) for diagnostic in kept)]
+    return kept, refused
+
+
+def non_overlapping(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
     """Greedily keep fixes whose edits do not overlap an already kept fix (the rest wait a pass)."""
     kept: list[Diagnostic] = []
     spans: list[tuple[Position, Position]] = []

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from bnlint.diagnostics import Edit, Position
+from bnlint.diagnostics import Position
+from bnlint.lines import apply_edits, line_offsets, split_lines
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+__all__ = ["PositionIndex", "apply_edits", "line_offsets", "split_lines"]
 
 
 class PositionIndex:
@@ -30,28 +30,3 @@ class PositionIndex:
             Position(code_range.start.line, code_range.start.column + 1),
             Position(code_range.end.line, code_range.end.column + 1),
         )
-
-
-def line_offsets(text: str) -> list[int]:
-    """Offsets at which each line starts (Python's line breaks only: CRLF, CR, LF)."""
-    offsets = [0]
-    offsets.extend(match.end() for match in _NEWLINE.finditer(text))
-    return offsets
-
-
-def split_lines(text: str) -> list[str]:
-    """The lines of a text without their line breaks (form feeds and other separators kept)."""
-    return _NEWLINE.split(text)
-
-
-def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Apply non-overlapping edits to a text; later edits first so positions stay valid."""
-    starts = line_offsets(text)
-
-    def offset(position: Position) -> int:
-        return starts[position.row - 1] + position.column - 1
-
-    result = text
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        result = result[: offset(edit.start)] + edit.content + result[offset(edit.end) :]
-    return result

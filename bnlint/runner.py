@@ -1,9 +1,12 @@
-"""Paths in, results out: discovery, per-file linting and fixing, in that order."""
+"""Paths in, results out: discovery, cache, workers, fixes, in that order."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
+import functools
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,19 +15,31 @@ from typing import Optional
 from bnlint.config import Settings
 from bnlint.diagnostics import Diagnostic
 from bnlint.discovery import discover
-from bnlint.engine import LintOptions, fix_text, lint_text, parse_error
-from bnlint.notebooks import NotebookResult, check_notebook, is_notebook
-from bnlint.sources import SourceError, decode_python, read_python, write_atomically
+from bnlint.engine import (
+    LintOptions,
+    fix_text,
+    internal_error,
+    is_internal_error,
+    lint_text,
+    parse_error,
+)
+from bnlint.sources import SourceError, decode_python, write_atomically
+
+#: Below this many files a run stays in one process: starting workers would cost more than it saves.
+MIN_FILES_PER_WORKER = 16
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What to do besides reporting: fix, show diffs, honour excludes for named files."""
+    """What to do besides reporting: fix, show diffs, honour excludes, parallelism and the cache."""
 
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False
     force_exclude: bool = False
+    jobs: Optional[int] = None
+    cache: bool = True
+    cache_dir: Optional[Path] = None
 
 
 @dataclass
@@ -37,11 +52,51 @@ class RunResult:
     fixed: int = 0
     diffs: list[str] = field(default_factory=list)
     fixed_text: Optional[str] = None
+    #: File name -> the code of every fix applied in it (for ``--show-fixes``).
+    applied: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def fixable(self) -> int:
         """Diagnostics that have a fix."""
         return sum(1 for d in self.diagnostics if d.fix is not None)
+
+    @property
+    def internal_errors(self) -> int:
+        """Files on which bnlint itself failed."""
+        return sum(1 for d in self.diagnostics if is_internal_error(d))
+
+    def add(self, outcome: FileOutcome) -> None:
+        """Take in the outcome of one file."""
+        self.diagnostics.extend(outcome.diagnostics)
+        self.sources.update(outcome.sources)
+        self.fixed += outcome.fixed
+        self.diffs.extend(outcome.diffs)
+        if outcome.applied:
+            self.applied[outcome.name] = list(outcome.applied)
+
+
+@dataclass
+class FileTask:
+    """One file to analyse; ``data`` when already read (to compute its cache key)."""
+
+    path: Path
+    name: str
+    ignored: frozenset[str]
+    data: Optional[bytes] = None
+    digest: Optional[str] = None
+
+
+@dataclass
+class FileOutcome:
+    """What analysing one file gave; ``found`` is what the cache keeps (before per-file ignores)."""
+
+    name: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    fixed: int = 0
+    diffs: list[str] = field(default_factory=list)
+    found: Optional[list[Diagnostic]] = None
+    applied: tuple[str, ...] = ()
 
 
 def display_name(path: Path) -> str:
@@ -63,84 +118,184 @@ def ignored_codes(settings: Settings, path: Path) -> set[str]:
     return codes
 
 
-def _filter(diagnostics: list[Diagnostic], ignored: set[str]) -> list[Diagnostic]:
+def _filter(diagnostics: list[Diagnostic], ignored: Iterable[str]) -> list[Diagnostic]:
+    ignored = tuple(ignored)
     if not ignored:
         return diagnostics
     return [d for d in diagnostics if not any(d.code.startswith(code) for code in ignored)]
 
 
+def default_jobs() -> int:
+    """The machine's cores available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def lint_paths(
     paths: Iterable[Path], settings: Settings, options: LintOptions, run: RunOptions
 ) -> RunResult:
-    """Lint (and fix) every file found under ``paths``."""
+    """Lint (and fix) every file found under ``paths``; answers from the cache where it can."""
     result = RunResult()
     root = settings.project_root or Path.cwd()
-    for path in discover(
-        paths, [*settings.exclude, *settings.extend_exclude], root, run.force_exclude
-    ):
-        result.files += 1
-        _lint_file(path, settings, options, run, result)
+    files = list(
+        discover(paths, [*settings.exclude, *settings.extend_exclude], root, run.force_exclude)
+    )
+    result.files = len(files)
+    cache = _open_cache(settings, options, run, root)
+    tasks: list[FileTask] = []
+    for path in files:
+        task = FileTask(path, display_name(path), frozenset(ignored_codes(settings, path)))
+        if (
+            cache is not None
+            and not _is_notebook(task.name)
+            and _answer_from_cache(task, cache, result)
+        ):
+            continue
+        tasks.append(task)
+    analyse = functools.partial(analyse_file, options=options, run=run)
+    jobs = min(run.jobs or default_jobs(), len(tasks) // MIN_FILES_PER_WORKER)
+    if jobs > 1:
+        from bnlint.workers import WorkerCrash, map_in_workers
+
+        outcomes = map_in_workers(analyse, tasks, jobs)
+        for task, outcome in zip(tasks, outcomes):
+            if isinstance(outcome, WorkerCrash):
+                outcome = FileOutcome(task.name, [internal_error(task.name, outcome.reason)])
+            _take(outcome, task, cache, result)
+    else:
+        for task in tasks:
+            _take(analyse(task), task, cache, result)
+    if cache is not None:
+        cache.save()
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 
 
-def _lint_file(
-    path: Path, settings: Settings, options: LintOptions, run: RunOptions, result: RunResult
-) -> None:
-    name = display_name(path)
-    if is_notebook(name):
-        _lint_notebook(path, name, settings, options, run, result)
-        return
-    try:
-        source = read_python(path)
-    except SourceError as error:
-        result.diagnostics.append(parse_error(name, str(error)))
-        return
-    ignored = ignored_codes(settings, path)
-    result.sources[name] = source.text
-    if not (run.fix or run.diff):
-        result.diagnostics.extend(_filter(lint_text(source.text, name, options), ignored))
-        return
-    fixed = fix_text(source.text, name, options, run.unsafe_fixes)
-    result.diagnostics.extend(_filter(fixed.remaining, ignored))
-    if fixed.text == source.text:
-        return
-    if run.diff:
-        result.diffs.append(unified_diff(name, source.text, fixed.text))
-        result.fixed += fixed.fixed
-        return
-    write_atomically(path, source.encode(fixed.text))
-    result.fixed += fixed.fixed
-    result.sources[name] = fixed.text
+def _is_notebook(name: str) -> bool:
+    return name.endswith(".ipynb")
 
 
-def _lint_notebook(
-    path: Path,
-    name: str,
-    settings: Settings,
-    options: LintOptions,
-    run: RunOptions,
-    result: RunResult,
-) -> None:
+def _open_cache(settings: Settings, options: LintOptions, run: RunOptions, root: Path):  # type: ignore[no-untyped-def]
+    """The results cache of this run, or None (disabled, or fixing: fixes always re-lint)."""
+    if not run.cache or run.fix or run.diff:
+        return None
+    from bnlint.cache import CACHE_DIR_NAME, ResultCache, settings_fingerprint
+
+    directory = run.cache_dir or (
+        Path(settings.cache_dir) if settings.cache_dir is not None else Path(CACHE_DIR_NAME)
+    )
+    if not directory.is_absolute():
+        base = settings.project_root or root
+        directory = base / directory
+    fingerprint = settings_fingerprint(options.selected_codes, options.keras_version)
+    return ResultCache(directory, fingerprint)
+
+
+def _answer_from_cache(task: FileTask, cache, result: RunResult) -> bool:  # type: ignore[no-untyped-def]
+    """Fill in a file from the cache; False (with the file read and keyed) when it is not there."""
+    from bnlint.cache import content_digest
+
     try:
-        data = path.read_bytes()
+        task.data = task.path.read_bytes()
+    except OSError:
+        return False
+    task.digest = content_digest(task.data)
+    found = cache.get(task.name, task.digest)
+    if found is None:
+        return False
+    diagnostics = _filter(found, task.ignored)
+    result.diagnostics.extend(diagnostics)
+    if diagnostics:
+        with contextlib.suppress(SourceError):
+            result.sources[task.name] = decode_python(task.data).text
+    return True
+
+
+def _take(outcome: FileOutcome, task: FileTask, cache, result: RunResult) -> None:  # type: ignore[no-untyped-def]
+    result.add(outcome)
+    if (
+        cache is not None
+        and task.digest is not None
+        and outcome.found is not None
+        and not any(is_internal_error(d) for d in outcome.found)
+    ):
+        cache.put(task.name, task.digest, outcome.found)
+
+
+def analyse_file(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
+    """Lint (and fix) one file; bnlint's own failures become a diagnostic, never an exception."""
+    try:
+        if _is_notebook(task.name):
+            return _analyse_notebook(task, options, run)
+        return _analyse_python(task, options, run)
+    except Exception as error:  # one file must not stop the run
+        return FileOutcome(
+            task.name, [internal_error(task.name, f"{type(error).__name__}: {error}")]
+        )
+
+
+def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
+    outcome = FileOutcome(task.name)
+    try:
+        data = task.data if task.data is not None else task.path.read_bytes()
     except OSError as error:
-        result.diagnostics.append(parse_error(name, f"cannot read: {error.strerror or error}"))
-        return
-    notebook = check_notebook(data, name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes)
-    _add_notebook(notebook, ignored_codes(settings, path), run, result)
-    if run.fix and not run.diff and notebook.data is not None:
-        write_atomically(path, notebook.data)
-
-
-def _add_notebook(
-    notebook: NotebookResult, ignored: set[str], run: RunOptions, result: RunResult
-) -> None:
-    result.diagnostics.extend(_filter(notebook.diagnostics, ignored))
-    result.sources.update(notebook.sources)
-    result.fixed += notebook.fixed
+        outcome.diagnostics.append(
+            parse_error(task.name, f"cannot read: {error.strerror or error}")
+        )
+        return outcome
+    try:
+        source = decode_python(data)
+    except SourceError as error:
+        outcome.found = [parse_error(task.name, str(error), error.row, error.column)]
+        outcome.diagnostics = list(outcome.found)
+        return outcome
+    name = task.name
+    outcome.sources[name] = source.text
+    if not (run.fix or run.diff):
+        outcome.found = lint_text(source.text, name, options)
+        outcome.diagnostics = _filter(outcome.found, task.ignored)
+        return outcome
+    fixed = fix_text(source.text, name, options, run.unsafe_fixes)
+    outcome.diagnostics = _filter(fixed.remaining, task.ignored)
+    if fixed.text == source.text:
+        return outcome
     if run.diff:
-        result.diffs.extend(notebook.diffs)
+        outcome.diffs.append(unified_diff(name, source.text, fixed.text))
+        outcome.fixed += fixed.fixed
+        outcome.applied = fixed.applied
+        return outcome
+    write_atomically(task.path, source.encode(fixed.text))
+    outcome.fixed += fixed.fixed
+    outcome.applied = fixed.applied
+    outcome.sources[name] = fixed.text
+    return outcome
+
+
+def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
+    from bnlint.notebooks import check_notebook
+
+    outcome = FileOutcome(task.name)
+    try:
+        data = task.data if task.data is not None else task.path.read_bytes()
+    except OSError as error:
+        outcome.diagnostics.append(
+            parse_error(task.name, f"cannot read: {error.strerror or error}")
+        )
+        return outcome
+    notebook = check_notebook(
+        data, task.name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
+    )
+    outcome.diagnostics = _filter(notebook.diagnostics, task.ignored)
+    outcome.sources.update(notebook.sources)
+    outcome.fixed = notebook.fixed
+    outcome.applied = notebook.applied
+    if run.diff:
+        outcome.diffs.extend(notebook.diffs)
+    if run.fix and not run.diff and notebook.data is not None:
+        write_atomically(task.path, notebook.data)
+    return outcome
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
@@ -160,18 +315,26 @@ def lint_stdin(
 ) -> RunResult:
     """Lint (and with ``--fix``, fix) source read from standard input."""
     result = RunResult(files=1)
-    if is_notebook(name):
+    if _is_notebook(name):
+        from bnlint.notebooks import check_notebook
+
         notebook = check_notebook(
             data, name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
         )
-        _add_notebook(notebook, ignored_codes(settings, Path(name)), run, result)
+        result.diagnostics = _filter(notebook.diagnostics, ignored_codes(settings, Path(name)))
+        result.sources.update(notebook.sources)
+        result.fixed = notebook.fixed
+        if notebook.applied:
+            result.applied[name] = list(notebook.applied)
+        if run.diff:
+            result.diffs.extend(notebook.diffs)
         if run.fix:
             result.fixed_text = (notebook.data or data).decode("utf-8", errors="replace")
         return result
     try:
         source = decode_python(data)
     except SourceError as error:
-        result.diagnostics.append(parse_error(name, str(error)))
+        result.diagnostics.append(parse_error(name, str(error), error.row, error.column))
         return result
     ignored = ignored_codes(settings, Path(name))
     result.sources[name] = source.text
@@ -179,6 +342,8 @@ def lint_stdin(
         fixed = fix_text(source.text, name, options, run.unsafe_fixes)
         result.diagnostics = _filter(fixed.remaining, ignored)
         result.fixed = fixed.fixed
+        if fixed.applied:
+            result.applied[name] = list(fixed.applied)
         if run.diff and fixed.text != source.text:
             result.diffs.append(unified_diff(name, source.text, fixed.text))
         result.fixed_text = fixed.text

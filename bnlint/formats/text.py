@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bnlint.diagnostics import Diagnostic
-from bnlint.positions import split_lines
+from bnlint.lines import split_lines
 
 
 def location(diagnostic: Diagnostic) -> str:

@@ -1,0 +1,262 @@
+"""Benchmark bnlint against the parse floor and its peers, side by side, in one run.
+
+Builds a corpus of real Keras code from pinned wheels on PyPI (``.py`` files only), then measures with
+interleaved repetitions and reports medians:
+
+- bnlint cold (empty cache) and warm (cache filled by a previous run);
+- the parse floor: read every file and LibCST-parse only those containing a trigger word, on all cores;
+- ruff (default rules) cold and warm;
+- fixit on a sample of files (per-file rate, if fixit is installed);
+- one-file latency: a small Keras file against ``python -c "import libcst, click"``, and a file with
+  nothing Keras in it against ``python -c "import click"``;
+- peak memory of a cold bnlint run (the whole process tree, sampled).
+
+Usage::
+
+    python -m pip install ruff fixit      # the peers (optional: missing ones are reported as such)
+    python benchmarks/bench.py            # corpus cached in ~/.cache/bnlint-bench
+    python benchmarks/bench.py --repeat 5 --corpus-dir /some/cache
+
+It prints a Markdown table; the README shows the latest one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Optional
+
+WHEELS = (
+    "keras==3.15.1",
+    "tf-keras==2.21.0",
+    "tf-models-official==2.20.0",
+    "keras-hub==0.32.0",
+    "keras-cv==0.9.0",
+    "segmentation-models==1.0.1",
+    "efficientnet==1.1.1",
+)
+
+#: The words of the parse floor (the union of the rules' trigger words, as the issue measured it).
+FLOOR_TRIGGERS = (
+    "trainable",
+    "training",
+    "BatchNorm",
+    "batch_norm",
+    "Dropout",
+    "set_learning_phase",
+    "GradientTape",
+)
+
+SMALL_KERAS_FILE = """\
+from tensorflow import keras
+
+base = keras.applications.MobileNetV2(include_top=False)
+base.trainable = False
+inputs = keras.Input((224, 224, 3))
+x = base(inputs, training=False)
+model = keras.Model(inputs, keras.layers.Dense(2)(x))
+model.compile(optimizer="adam", loss="mse")
+"""
+
+PLAIN_FILE = """\
+def add(a, b):
+    return a + b
+
+
+print(add(1, 2))
+"""
+
+
+def build_corpus(corpus_dir: Path) -> Path:
+    """Download the pinned wheels (once) and extract their ``.py`` files; return the source folder."""
+    wheels = corpus_dir / "wheels"
+    source = corpus_dir / "src"
+    marker = corpus_dir / "complete"
+    if marker.exists():
+        return source
+    wheels.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels), *WHEELS],
+        check=True,
+    )
+    for wheel in sorted(wheels.glob("*.whl")):
+        target = source / wheel.stem
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if name.endswith(".py"):
+                    archive.extract(name, target)
+    marker.write_text("ok\n")
+    return source
+
+
+def _parse_if_triggered(path: str) -> bool:
+    import libcst
+
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        text = stream.read()
+    if any(word in text for word in FLOOR_TRIGGERS):
+        try:
+            libcst.parse_module(text)
+        except Exception:  # noqa: BLE001 - the floor only measures time
+            pass
+        return True
+    return False
+
+
+def parse_floor(files: Sequence[str], jobs: int) -> None:
+    """Read every file, LibCST-parse those with a trigger word, on ``jobs`` processes."""
+    with ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(_parse_if_triggered, files, chunksize=16))
+
+
+def run(command: Sequence[str], cwd: Optional[Path] = None) -> float:
+    """Seconds one command takes (its output discarded)."""
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def peak_tree_rss(command: Sequence[str]) -> float:
+    """Peak resident memory (MiB) of a command and all its children, sampled every 20 ms."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    process.wait()
+    stop.set()
+    sampler.join()
+    return peak / 1024
+
+
+def _tree_rss(root: int) -> int:
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stream:
+                fields = stream.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/status") as stream:
+                for line in stream:
+                    if line.startswith("VmRSS:"):
+                        rss[int(entry)] = int(line.split()[1])
+                        break
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total = 0
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def median_of(
+    measurements: dict[str, list[float]], name: str, action: Callable[[], float]
+) -> None:
+    """Run one measurement and record it under ``name``."""
+    measurements.setdefault(name, []).append(action())
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus-dir", type=Path, default=Path.home() / ".cache" / "bnlint-bench")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--fixit-sample", type=int, default=40)
+    args = parser.parse_args(argv)
+
+    source = build_corpus(args.corpus_dir)
+    files = sorted(str(p) for p in source.rglob("*.py"))
+    bnlint = [sys.executable, "-m", "bnlint"]
+    ruff = shutil.which("ruff")
+    fixit = shutil.which("fixit")
+    work = Path(tempfile.mkdtemp(prefix="bnlint-bench-"))
+    small = work / "small_keras.py"
+    small.write_text(SMALL_KERAS_FILE)
+    plain = work / "plain.py"
+    plain.write_text(PLAIN_FILE)
+    warm_cache = work / "warm-cache"
+    ruff_cache = work / "ruff-cache"
+    sample = files[:: max(1, len(files) // args.fixit_sample)][: args.fixit_sample]
+
+    print(f"corpus: {len(files)} .py files from {len(WHEELS)} wheels; {args.jobs} jobs; {args.repeat} repetitions")
+    run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(warm_cache)])
+    if ruff:
+        run([ruff, "check", "--exit-zero", "--cache-dir", str(ruff_cache), str(source)])
+
+    measured: dict[str, list[float]] = {}
+    for repetition in range(args.repeat):
+        cold_cache = work / f"cold-{repetition}"
+        median_of(measured, "bnlint cold", lambda: run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(cold_cache)]))
+        median_of(measured, "bnlint warm", lambda: run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(warm_cache)]))
+        median_of(measured, "parse floor", lambda: _timed(lambda: parse_floor(files, args.jobs)))
+        if ruff:
+            median_of(measured, "ruff cold", lambda: run([ruff, "check", "--exit-zero", "--no-cache", str(source)]))
+            median_of(measured, "ruff warm", lambda: run([ruff, "check", "--exit-zero", "--cache-dir", str(ruff_cache), str(source)]))
+        if fixit:
+            median_of(measured, f"fixit ({len(sample)} files)", lambda: run([fixit, "lint", *sample]))
+        median_of(measured, "bnlint one Keras file", lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(small)]))
+        median_of(measured, 'python -c "import libcst, click"', lambda: run([sys.executable, "-c", "import libcst, click"]))
+        median_of(measured, "bnlint one plain file", lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]))
+        median_of(measured, 'python -c "import click"', lambda: run([sys.executable, "-c", "import click"]))
+    memory = peak_tree_rss([*bnlint, "check", str(source), "--exit-zero", "--no-cache"])
+
+    medians = {name: statistics.median(values) for name, values in measured.items()}
+    print()
+    print("| measurement | median (s) | all runs (s) |")
+    print("|---|---:|---|")
+    for name, values in measured.items():
+        print(f"| {name} | {medians[name]:.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
+    print(f"| bnlint cold, peak memory (MiB, process tree) | {memory:.0f} | |")
+    print()
+    print("| target | ratio | met |")
+    print("|---|---:|---|")
+    _target(medians, "bnlint cold", "parse floor", 1.5)
+    if ruff:
+        _target(medians, "bnlint warm", "ruff warm", 0.5)
+    _target(medians, "bnlint one Keras file", 'python -c "import libcst, click"', 1.3)
+    _target(medians, "bnlint one plain file", 'python -c "import click"', 2.0)
+    print(f"| peak memory <= 400 MiB | {memory:.0f} MiB | {'yes' if memory <= 400 else 'NO'} |")
+    if fixit:
+        name = f"fixit ({len(sample)} files)"
+        print(f"\nfixit: {len(sample) / medians[name]:.1f} files/s on the sample")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _timed(action: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _target(medians: dict[str, float], name: str, reference: str, limit: float) -> None:
+    ratio = medians[name] / medians[reference]
+    print(f"| {name} <= {limit}x {reference} | {ratio:.2f}x | {'yes' if ratio <= limit else 'NO'} |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

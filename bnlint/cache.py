@@ -1,0 +1,118 @@
+"""A results cache: each file's diagnostics, keyed by its name and content, per bnlint build and settings.
+
+One JSON file per settings fingerprint under the cache folder (``.bnlint_cache`` in the project root by
+default). Writes go to a temporary file that is renamed into place, after merging what another run saved
+meanwhile, so two runs sharing the folder never see a half-written cache: at worst an entry is lost and
+linted again next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from bnlint import __version__
+from bnlint.diagnostics import Diagnostic, diagnostic_from_dict, diagnostic_to_dict
+
+CACHE_DIR_NAME = ".bnlint_cache"
+
+
+def content_digest(data: bytes) -> str:
+    """A short, collision-resistant digest of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def build_fingerprint() -> str:
+    """What identifies this bnlint build: its version and the size and time of its own source files.
+
+    A changed rule must never be answered from a cache written by the code before the change, even
+    when the version number stayed the same (an editable install during development).
+    """
+    package = Path(__file__).resolve().parent
+    stamps = []
+    for path in sorted(package.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            status = path.stat()
+            stamps.append(
+                f"{path.relative_to(package).as_posix()}:{status.st_size}:{status.st_mtime_ns}"
+            )
+    return hashlib.blake2b("\n".join([__version__, *stamps]).encode(), digest_size=12).hexdigest()
+
+
+def settings_fingerprint(*parts: object) -> str:
+    """A digest of everything besides the file that decides its diagnostics."""
+    text = json.dumps([build_fingerprint(), *[repr(p) for p in parts]])
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+class ResultCache:
+    """Diagnostics of files already linted with the same bnlint build and settings."""
+
+    def __init__(self, directory: Path, fingerprint: str) -> None:
+        self.directory = directory
+        self.path = directory / __version__ / f"{fingerprint}.json"
+        self._entries: dict[str, dict] = self._read()
+        self._changed: dict[str, dict] = {}
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        entries = data.get("entries") if isinstance(data, dict) else None
+        return entries if isinstance(entries, dict) else {}
+
+    def get(self, name: str, digest: str) -> Optional[list[Diagnostic]]:
+        """The cached diagnostics of a file, or None when it was not linted like this before."""
+        entry = self._entries.get(name)
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            return None
+        try:
+            return [diagnostic_from_dict(item) for item in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, name: str, digest: str, diagnostics: list[Diagnostic]) -> None:
+        """Remember a file's diagnostics (replacing what was remembered for an older content)."""
+        entry = {"digest": digest, "diagnostics": [diagnostic_to_dict(d) for d in diagnostics]}
+        self._entries[name] = entry
+        self._changed[name] = entry
+
+    def save(self) -> None:
+        """Merge with what is on disk now and write atomically; a cache that cannot be written is skipped."""
+        if not self._changed:
+            return
+        merged = self._read()
+        merged.update(self._changed)
+        temporary: Optional[str] = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _mark_cache_directory(self.directory)
+            handle, temporary = tempfile.mkstemp(dir=str(self.path.parent), suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump({"entries": merged}, stream, separators=(",", ":"))
+            os.replace(temporary, self.path)
+        except OSError:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+        self._changed = {}
+
+
+def _mark_cache_directory(directory: Path) -> None:
+    """A .gitignore and a CACHEDIR.TAG, so that git and backup tools skip the cache (as ruff does)."""
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("# Automatically created by bnlint.\n*\n", encoding="utf-8")
+    tag = directory / "CACHEDIR.TAG"
+    if not tag.exists():
+        tag.write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# This file is a cache directory tag created by bnlint.\n",
+            encoding="utf-8",
+        )

@@ -1,0 +1,52 @@
+"""Start-up stays light: the rule catalog is in sync, and a run with nothing to parse imports no LibCST."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bnlint.rules import catalog_source
+
+CATALOG = Path(__file__).resolve().parent.parent / "bnlint" / "rules" / "catalog.py"
+
+_PROBE = """
+import sys
+from bnlint.cli import main
+try:
+    main(["check", *sys.argv[1:]])
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(name for name in sys.modules if name == "libcst" or name.startswith("bnlint.rules.bnl"))
+print("exit", code, "heavy", heavy)
+"""
+
+
+def test_catalog_is_in_sync_with_the_rule_modules() -> None:
+    assert CATALOG.read_text(encoding="utf-8") == catalog_source(), (
+        "bnlint/rules/catalog.py is out of date: run `python -m bnlint.rules`"
+    )
+
+
+def _probe(*arguments: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *arguments], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_file_without_trigger_words_imports_neither_libcst_nor_rules(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.py"
+    plain.write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    assert _probe(str(plain), "--no-cache") == "exit 0 heavy []"
+
+
+def test_a_keras_file_loads_the_rules_and_reports(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from tensorflow import keras\n\nx = keras.layers.Dropout(0.5, trainable=False)\n",
+        encoding="utf-8",
+    )
+    line = _probe(str(bad), "--no-cache")
+    assert line.startswith("exit 1 heavy [") and "'libcst'" in line
