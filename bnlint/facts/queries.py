@@ -63,9 +63,12 @@ def is_keras_object(value: Value) -> bool:
     """
     if not isinstance(value, Obj):
         return False
+    if value.kind == "part":
+        ancestors = value.ancestors()
+        return bool(ancestors) and ancestors[-1].kind != "part" and is_keras_object(ancestors[-1])
     if value.user_class is not None:
         return value.user_class.is_keras and value.user_class.bases_known
-    return value.kind in ("model", "layer", "part")
+    return value.kind in ("model", "layer")
 
 
 def accepts_keyword(function: UserFunction, name: str) -> bool:
