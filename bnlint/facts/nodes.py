@@ -31,10 +31,12 @@ NODE_TYPES = frozenset(
     t for t in _subclasses(cst.CSTNode) if not getattr(t, "__abstractmethods__", None)
 )
 #: Node types that are expressions.
-EXPRESSION_TYPES = frozenset(t for t in NODE_TYPES if issubclass(t, cst.BaseExpression))
+EXPRESSION_TYPES = frozenset(t for t in NODE_TYPES if cst.BaseExpression in t.__mro__)
 #: Node types that are statements (simple lines and compound statements).
 STATEMENT_TYPES = frozenset(
-    t for t in NODE_TYPES if issubclass(t, (cst.BaseCompoundStatement, cst.SimpleStatementLine))
+    t
+    for t in NODE_TYPES
+    if cst.BaseCompoundStatement in t.__mro__ or cst.SimpleStatementLine in t.__mro__
 )
 
 #: Fields that never hold code: whitespace, brackets, punctuation, comments.
