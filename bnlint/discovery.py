@@ -6,6 +6,7 @@ import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from stat import S_ISREG
 
 from bnlint.gitignore import GitIgnore
 
@@ -65,6 +66,15 @@ def is_excluded(path: Path, patterns: Iterable[str], root: Path) -> bool:
             ):
                 return True
     return False
+
+
+def _is_special(path: Path) -> bool:
+    """Whether a found path is a FIFO, socket or device (reading it could block forever). A path that
+    cannot be inspected (a symlink loop, a dangling link) is not special: reading it reports why."""
+    try:
+        return not S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _is_virtualenv(directory: str) -> bool:
@@ -129,5 +139,7 @@ def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
                 if patterns and is_excluded(file_path, patterns, root):
                     continue
                 if gitignore.matches(file_path):
+                    continue
+                if _is_special(file_path):
                     continue
                 yield file_path

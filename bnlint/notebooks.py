@@ -12,18 +12,22 @@ import difflib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Optional
 
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position
 from bnlint.engine import (
     MAX_FIX_PASSES,
     LintOptions,
-    _non_overlapping,
     applicable,
+    fix_key,
+    fix_withheld,
     lint_text,
+    non_overlapping,
     parse_error,
+    parsing_fixes,
 )
-from bnlint.positions import apply_edits
+from bnlint.lines import apply_edits
 from bnlint.sources import NotebookCell, NotebookError, NotebookSource, decode_notebook
 
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -279,6 +283,8 @@ class NotebookResult:
     fixed: int = 0
     data: Optional[bytes] = None
     diffs: list[str] = field(default_factory=list)
+    #: The code of every fix applied (for ``--show-fixes``).
+    applied: tuple[str, ...] = ()
 
 
 def check_notebook(
@@ -301,13 +307,17 @@ def check_notebook(
     if not notebook.is_python:
         return result
     sources = {cell.number: cell.source for cell in notebook.cells}
+    withheld: list[Diagnostic] = []
     if fix:
-        sources, result.fixed = _fix(notebook, sources, name, options, unsafe)
+        codes: list[str] = []
+        sources, result.fixed, withheld = _fix(notebook, sources, name, options, unsafe, codes)
+        result.applied = tuple(codes)
     module = build_virtual_module(notebook.cells, sources)
     if module.segments:
         result.diagnostics = [
             module.map_diagnostic(d) for d in lint_text(module.text, name, options)
         ]
+    result.diagnostics.extend(withheld)
     result.sources = {
         f"{name}#{cell.number}": sources[cell.number]
         for cell in notebook.cells
@@ -321,33 +331,70 @@ def check_notebook(
 
 
 def _fix(
-    notebook: NotebookSource, sources: dict[int, str], name: str, options: LintOptions, unsafe: bool
-) -> tuple[dict[int, str], int]:
-    """Apply fixes cell by cell, re-linting until nothing more applies."""
+    notebook: NotebookSource,
+    sources: dict[int, str],
+    name: str,
+    options: LintOptions,
+    unsafe: bool,
+    applied: Optional[list[str]] = None,
+) -> tuple[dict[int, str], int, list[Diagnostic]]:
+    """Apply fixes cell by cell, re-linting until nothing more applies; returns the cell sources,
+    the number of fixes applied and the diagnostics of fixes withheld (their result would not parse)."""
     fixed = 0
     current = dict(sources)
+    withheld: dict[tuple, Diagnostic] = {}
     for _ in range(MAX_FIX_PASSES):
         module = build_virtual_module(notebook.cells, current)
         if not module.segments:
             break
-        local = {}
+        local: dict[int, tuple[Diagnostic, tuple[int, Fix]]] = {}
         for diagnostic in lint_text(module.text, name, options):
             mapped = module.map_fix(diagnostic.fix) if applicable(diagnostic, unsafe) else None
-            if mapped is not None:
+            if mapped is not None and fix_key(diagnostic) not in withheld:
                 local[id(diagnostic)] = (diagnostic, mapped)
-        chosen = _non_overlapping([diagnostic for diagnostic, _ in local.values()])
-        edits: dict[int, list[Edit]] = {}
-        for diagnostic in chosen:
-            cell, mapped_fix = local[id(diagnostic)][1]
-            edits.setdefault(cell, []).extend(mapped_fix.edits)
-        updated = dict(current)
-        for cell, cell_edits in edits.items():
-            updated[cell] = apply_edits(current[cell], cell_edits)
+        chosen = non_overlapping([diagnostic for diagnostic, _ in local.values()])
+        render = partial(_render_fixes, notebook.cells, current, local)
+        kept, refused = parsing_fixes(module.text, chosen, render)
+        for diagnostic, problem in refused:
+            withheld.setdefault(
+                fix_key(diagnostic), module.map_diagnostic(fix_withheld(diagnostic, problem))
+            )
+        updated = _with_cell_fixes(current, local, kept)
         if updated == current:
+            if refused:
+                continue
             break
         current = updated
-        fixed += len(chosen)
-    return current, fixed
+        fixed += len(kept)
+        if applied is not None:
+            applied.extend(d.code for d in kept)
+    return current, fixed, list(withheld.values())
+
+
+def _with_cell_fixes(
+    sources: dict[int, str],
+    local: dict[int, tuple[Diagnostic, tuple[int, Fix]]],
+    diagnostics: Sequence[Diagnostic],
+) -> dict[int, str]:
+    """The cell sources with the (cell-mapped) fixes of ``diagnostics`` applied."""
+    edits: dict[int, list[Edit]] = {}
+    for diagnostic in diagnostics:
+        cell, mapped_fix = local[id(diagnostic)][1]
+        edits.setdefault(cell, []).extend(mapped_fix.edits)
+    updated = dict(sources)
+    for cell, cell_edits in edits.items():
+        updated[cell] = apply_edits(sources[cell], cell_edits)
+    return updated
+
+
+def _render_fixes(
+    cells: Sequence[NotebookCell],
+    sources: dict[int, str],
+    local: dict[int, tuple[Diagnostic, tuple[int, Fix]]],
+    diagnostics: Sequence[Diagnostic],
+) -> str:
+    """The virtual module's text with the fixes of ``diagnostics`` applied."""
+    return build_virtual_module(cells, _with_cell_fixes(sources, local, diagnostics)).text
 
 
 def _diffs(name: str, notebook: NotebookSource, changed: dict[int, str]) -> Iterator[str]:

@@ -19,7 +19,13 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class SourceError(Exception):
-    """A file that cannot be read or decoded; reported as a diagnostic, never a crash."""
+    """A file that cannot be read or decoded, with the 1-based position of the problem where known;
+    reported as a diagnostic, never a crash."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -39,18 +45,52 @@ class PythonSource:
 def decode_python(data: bytes) -> PythonSource:
     """Decode Python source bytes as CPython would: BOM, then a PEP 263 coding cookie, else UTF-8."""
     bom = data.startswith(_UTF8_BOM)
+    body = data[len(_UTF8_BOM) :] if bom else data
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"cannot decode: {error}") from error
+        if "invalid or missing encoding declaration" in str(error):
+            encoding = "utf-8"  # undecodable first lines: say where, as decoding them does below
+        elif bom and "encoding problem" in str(error):
+            raise SourceError(
+                "cannot decode: the file starts with a UTF-8 byte order mark but declares "
+                "another encoding",
+                _cookie_row(body),
+            ) from error
+        else:
+            raise SourceError(f"cannot decode: {error}", _cookie_row(body)) from error
     if encoding == "utf-8-sig":
         encoding = "utf-8"
-    body = data[len(_UTF8_BOM) :] if bom else data
     try:
         text = body.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        raise SourceError(f"cannot decode as {encoding}: {error}") from error
+    except UnicodeDecodeError as error:
+        row, column = _byte_position(body, error.start)
+        raise SourceError(
+            f"cannot decode as {encoding}: byte 0x{body[error.start]:02x} is not valid "
+            f"({error.reason}); declare the file's encoding or save it as UTF-8",
+            row,
+            column,
+        ) from error
+    except LookupError as error:
+        raise SourceError(f"cannot decode: {error}", _cookie_row(body)) from error
     return PythonSource(text=text, encoding=encoding, bom=bom)
+
+
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
+
+
+def _cookie_row(data: bytes) -> int:
+    """The line of the encoding declaration (PEP 263: line 1 or 2), else 1."""
+    match = _COOKIE.search(data, 0, len(b"\n".join(data.split(b"\n", 2)[:2])))
+    return data.count(b"\n", 0, match.start()) + 1 if match else 1
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based (row, column) of byte ``offset``; the column counts the bytes before it."""
+    before = data[:offset]
+    line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+    row = len(re.split(rb"\r\n|\r|\n", before))
+    return row, offset - line_start + 1
 
 
 def read_python(path: Path) -> PythonSource:
@@ -91,11 +131,6 @@ _NON_ASCII_ESCAPE = re.compile(
 
 class NotebookError(SourceError):
     """A malformed notebook, with the position in the JSON text when there is one."""
-
-    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.row = row
-        self.column = column
 
 
 @dataclass(frozen=True)
@@ -193,10 +228,13 @@ class _JsonStyle:
 def decode_notebook(data: bytes) -> NotebookSource:
     """Decode and validate a notebook's JSON; any malformation raises :class:`NotebookError`."""
     bom = data.startswith(_UTF8_BOM)
+    body = data[len(_UTF8_BOM) :] if bom else data
     try:
-        text = data[len(_UTF8_BOM) :].decode("utf-8") if bom else data.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise NotebookError(f"invalid notebook: not UTF-8 ({error.reason})") from error
+        raise NotebookError(
+            f"invalid notebook: not UTF-8 ({error.reason})", *_byte_position(body, error.start)
+        ) from error
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -210,7 +248,9 @@ def decode_notebook(data: bytes) -> NotebookSource:
     cells = []
     for number, raw in enumerate(document["cells"], start=1):
         if not isinstance(raw, dict):
-            raise NotebookError(f"invalid notebook: cell {number} is not an object")
+            raise NotebookError(
+                f"invalid notebook: cell {number} is not an object", *_cell_position(text, number)
+            )
         source = raw.get("source")
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             text_source, is_list = "".join(source), True
@@ -218,7 +258,8 @@ def decode_notebook(data: bytes) -> NotebookSource:
             text_source, is_list = source, False
         else:
             raise NotebookError(
-                f'invalid notebook: the "source" of cell {number} is not a string or a list of strings'
+                f'invalid notebook: the "source" of cell {number} is not a string or a list of strings',
+                *_cell_position(text, number, "source"),
             )
         cell_type = raw.get("cell_type")
         cells.append(
@@ -227,6 +268,28 @@ def decode_notebook(data: bytes) -> NotebookSource:
             )
         )
     return NotebookSource(text, bom, tuple(cells), _language(document.get("metadata")))
+
+
+def _cell_position(text: str, number: int, key: Optional[str] = None) -> tuple[int, int]:
+    """The (row, column) in valid notebook JSON of cell ``number`` (or of its member ``key``)."""
+    cells_start = None
+    for name, value_start, _ in _members(text, _skip(text, 0)):
+        if name == "cells":
+            cells_start = value_start
+    offset = None
+    if cells_start is not None:
+        for index, cell_start in enumerate(_items(text, cells_start), start=1):
+            if index == number:
+                offset = cell_start
+                if key is not None and text[cell_start] == "{":
+                    for name, value_start, _ in _members(text, cell_start):
+                        if name == key:
+                            offset = value_start
+                break
+    if offset is None:
+        return 1, 1
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
 def _language(metadata: object) -> Optional[str]:
