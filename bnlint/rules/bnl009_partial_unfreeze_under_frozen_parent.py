@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from typing import Optional
 
 from bnlint.diagnostics import Severity
-from bnlint.facts.events import EscapeEvent, Event, TrainableEvent
+from bnlint.facts.events import (
+    AddEvent,
+    CallEvent,
+    CompileEvent,
+    EscapeEvent,
+    Event,
+    TrainableEvent,
+    TrainEvent,
+)
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc, by_keras_version
@@ -24,7 +32,10 @@ class PartialUnfreezeUnderFrozenParent(Rule):
         what_it_does="""
 Flags `layer.trainable = True` on layers taken out of a model P (`P.layers[i]`, a loop over
 `P.layers`, `P.get_layer(...)`) after `P.trainable = False`, when P itself is not set back to
-`trainable = True` in between.""",
+`trainable = True` in between and P is itself a layer of what gets trained (called on inputs,
+in a `Sequential`, added with `add()`, compiled or trained). A model built from `P.input` /
+`P.output` holds P's layers directly, not P, so there the unfrozen layers do train and nothing is
+reported.""",
         why_is_this_bad="""
 Unfreezing "the top 20 layers" of a frozen base model this way does not do what it says. In Keras 2
 the frozen parent wins: the model's `trainable = False` still excludes every one of its layers, so
@@ -48,6 +59,7 @@ wins. Keras 3: they are trained, but `P.trainable_weights` reports none of them.
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         reported: set[int] = set()
+        all_events = [event for trace in context.facts.traces for event in trace.events]
         for trace in context.facts.traces:
             events = trace.events
             for index, event in enumerate(events):
@@ -56,7 +68,7 @@ wins. Keras 3: they are trained, but `P.trainable_weights` reports none of them.
                 if id(event.node) in reported:
                     continue
                 parent = _frozen_parent(events, index, event.target)
-                if parent is not None:
+                if parent is not None and _flag_matters(parent.target, all_events):
                     reported.add(id(event.node))
                     yield Finding(node=event.node, message=self._message(context, event, parent))
 
@@ -80,6 +92,23 @@ wins. Keras 3: they are trained, but `P.trainable_weights` reports none of them.
             f"{detail} Set `{parent}.trainable = True` first, then freeze the layers that must stay "
             "frozen."
         )
+
+
+def _flag_matters(parent: Obj, events: list[Event]) -> bool:
+    """Whether the parent itself is a layer of what gets trained, so its own flag counts.
+
+    A model built from ``P.input`` / ``P.output`` holds P's layers directly, not P: there a frozen P
+    does not stop the unfrozen layers from training. P counts when it is called as a layer, added to a
+    model, compiled or trained itself, or taken out of another model.
+    """
+    if parent.kind == "part":
+        return True
+    return any(
+        (isinstance(event, CallEvent) and event.callee is parent)
+        or (isinstance(event, AddEvent) and event.member is parent)
+        or (isinstance(event, (CompileEvent, TrainEvent)) and event.model is parent)
+        for event in events
+    )
 
 
 def _frozen_parent(events: list[Event], index: int, child: Obj) -> Optional[TrainableEvent]:
