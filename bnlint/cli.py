@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -74,6 +75,11 @@ def main() -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
 @click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="List the fixes: those applied with --fix, otherwise those available.",
+)
+@click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
     help="Where the results cache lives (default: .bnlint_cache in the project root).",
@@ -109,6 +115,7 @@ class CheckOptions:
     jobs: Optional[int]
     no_cache: bool
     cache_dir: Optional[Path]
+    show_fixes: bool = False
 
 
 def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
@@ -160,8 +167,11 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
             raise ConfigError(f"{missing[0]}: no such file or folder")
         result = lint_paths(paths or (Path("."),), settings, options, run)
 
+    color = _color_choice()
     if use_stdin and opts.fix and not opts.diff and result.fixed_text is not None:
         click.echo(result.fixed_text, nl=False)
+        if opts.show_fixes:
+            click.echo(_fixes_listing(result, opts, settings), nl=False, err=True, color=color)
         _report_summary(result, opts.fix, opts.diff, err=True)
         return _exit_code(result, opts.diff, opts.exit_zero)
 
@@ -172,13 +182,40 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         report = get_formatter(opts.output_format)(result.diagnostics, result.sources)
         if opts.statistics:
             report += _statistics(result)
+        listing = _fixes_listing(result, opts, settings) if opts.show_fixes else ""
+        if listing and opts.output_format in ("full", "concise"):
+            report += ("\n" if report and opts.output_format == "full" else "") + listing
     if opts.output_file is not None:
-        opts.output_file.write_text(report, encoding="utf-8")
+        opts.output_file.write_text(click.unstyle(report), encoding="utf-8")
     elif report:
-        click.echo(report, nl=False)
+        click.echo(report, nl=False, color=color)
     if opts.output_format in ("full", "concise") or opts.diff:
         _report_summary(result, opts.fix, opts.diff, err=opts.output_file is None and opts.diff)
     return _exit_code(result, opts.diff, opts.exit_zero)
+
+
+def _color_choice() -> Optional[bool]:
+    """Colour on a terminal only (click's own detection), never with ``NO_COLOR``, always with
+    ``FORCE_COLOR`` (see no-color.org and force-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return None
+
+
+def _fixes_listing(result: Any, opts: CheckOptions, settings: Settings) -> str:
+    """``--show-fixes``: the fixes applied (with ``--fix``) or available (without)."""
+    from bnlint.formats.text import format_applied_fixes, format_available_fixes
+
+    if opts.diff:
+        return ""
+    if opts.fix:
+        from bnlint.rules import rules_by_code
+
+        names = {code: rule.name for code, rule in rules_by_code().items()}
+        return format_applied_fixes(result.applied, names)
+    return format_available_fixes(result.diagnostics, settings.unsafe_fixes)
 
 
 def _apply_options(

@@ -4,10 +4,14 @@ GitHub workflow commands with the toolkit's escaping, colour only on a terminal,
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
+import click
 import jsonschema
 import pytest
 
@@ -176,3 +180,112 @@ def test_multiline_span_drops_columns_in_github(
     monkeypatch.chdir(tmp_path)
     result = run_cli("check", "--output-format", "github", "--select", "BNL001", "multi.py")
     assert result.stdout.startswith("::error file=multi.py,line=5,endLine=7,title=BNL001::")
+
+
+def run_in_terminal(args: list[str], folder: Path, **env: str) -> str:
+    """Run ``python -m bnlint ARGS`` with its output on a pseudo-terminal, as in a shell."""
+    import pty
+
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    environment.update(env)
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bnlint", *args],
+        cwd=folder,
+        stdout=secondary,
+        stderr=secondary,
+        env=environment,
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait()
+    os.close(primary)
+    return output.decode("utf-8")
+
+
+def run_in_pipe(args: list[str], folder: Path, **env: str) -> str:
+    """Run ``python -m bnlint ARGS`` with its output captured through a pipe."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bnlint", *args],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+
+
+ESCAPE = "\x1b["
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_colour_only_on_a_terminal_and_never_with_no_color(project: Path) -> None:
+    args = ["check", "train.py", "--no-cache"]
+    coloured = run_in_terminal(args, project)
+    assert ESCAPE in coloured
+    assert click.unstyle(coloured).replace("\r\n", "\n") == run_in_pipe(args, project)
+    assert "BNL003" in coloured and "^^^^" in coloured
+
+    assert ESCAPE not in run_in_terminal(args, project, NO_COLOR="1")
+    assert ESCAPE not in run_in_pipe(args, project)
+    assert ESCAPE in run_in_pipe(args, project, FORCE_COLOR="1")
+    json_on_terminal = run_in_terminal([*args, "--output-format", "json"], project)
+    assert ESCAPE not in json_on_terminal
+    assert json.loads(json_on_terminal)
+
+
+def test_output_file_never_has_colour(project: Path) -> None:
+    run_in_pipe(["check", "train.py", "-o", "report.txt", "--no-cache"], project, FORCE_COLOR="1")
+    report = (project / "report.txt").read_text(encoding="utf-8")
+    assert "train.py:15:31: BNL003 [*] `trainable` on Dropout" in report
+    assert ESCAPE not in report
+
+
+def test_fixable_findings_carry_the_marker(project: Path) -> None:
+    result = run_cli("check", "train.py", "--output-format", "concise")
+    lines = {
+        line.split(": ")[1].split()[0]: line
+        for line in result.output.splitlines()
+        if ": BNL" in line
+    }
+    assert " BNL002 [*] " in lines["BNL002"]  # unsafe fix
+    assert " BNL003 [*] " in lines["BNL003"]  # safe fix
+    assert "[*]" not in lines["BNL001"]  # no fix
+
+
+def test_show_fixes_lists_the_available_fixes(project: Path) -> None:
+    result = run_cli("check", "train.py", "--show-fixes", "--output-format", "concise")
+    assert result.exit_code == 1
+    assert (
+        "2 fixes available:\n"
+        "  train.py:13:5: BNL002 Call the base with `training=False` (unsafe: --fix --unsafe-fixes)\n"
+        "  train.py:15:31: BNL003 Remove the `trainable` keyword (safe: --fix)\n"
+    ) in result.output
+    assert (project / "train.py").read_bytes() == BAD.read_bytes()
+
+
+def test_show_fixes_with_fix_lists_the_fixes_applied(project: Path) -> None:
+    result = run_cli("check", "train.py", "nb.ipynb", "--fix", "--show-fixes", "--no-cache")
+    assert result.exit_code == 1  # BNL001 and BNL002 (unsafe) remain
+    assert (
+        "Fixed 2 errors:\n"
+        "- nb.ipynb:\n"
+        "    1 \N{MULTIPLICATION SIGN} BNL003 (trainable-on-weightless-layer)\n"
+        "- train.py:\n"
+        "    1 \N{MULTIPLICATION SIGN} BNL003 (trainable-on-weightless-layer)\n"
+    ) in result.output
+    assert "Found " in result.output and "(2 fixed, " in result.output
+    assert "Dropout(0.2)(x)" in (project / "train.py").read_text(encoding="utf-8")
+
+    again = run_cli("check", "train.py", "--fix", "--show-fixes", "--no-cache")
+    assert "Fixed" not in again.output
