@@ -72,3 +72,23 @@ def statement_comments(statement: cst.CSTNode) -> Iterator[str]:
             yield node.value
         else:
             stack.extend(node.children)
+
+
+def in_test_function(functions: Iterable[str]) -> bool:
+    """Whether the code sits in a pytest/unittest ``test*`` function, which exercises modes on purpose."""
+    return any(name.startswith("test") and name != "test_step" for name in functions)
+
+
+def guards_mark_intent(guards: Iterable[object]) -> bool:
+    """Whether an enclosing ``if`` tests a Monte Carlo flag (``if mc:``, ``if self.mc_dropout:``)."""
+    for guard in guards:
+        test = getattr(guard, "test", None)
+        if test is None or getattr(guard, "holds", True) is not True:
+            continue
+        stack: list[cst.CSTNode] = [test]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name) and names_mark_intent([node.value]):
+                return True
+            stack.extend(node.children)
+    return False

@@ -9,7 +9,13 @@ import libcst as cst
 
 from bnlint.diagnostics import Applicability, Severity
 from bnlint.facts.events import CallEvent
-from bnlint.facts.intent import comments_mark_intent, name_words, names_mark_intent
+from bnlint.facts.intent import (
+    comments_mark_intent,
+    guards_mark_intent,
+    in_test_function,
+    name_words,
+    names_mark_intent,
+)
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
 #: Methods Keras itself calls for evaluation and prediction.
@@ -72,10 +78,12 @@ keras 3.15.1).""",
             ):
                 continue
             function = _evaluation_function(event.context.functions)
-            if function is None:
+            if function is None or in_test_function(event.context.functions):
                 continue
-            if comments_mark_intent(event.statement) or names_mark_intent(
-                (*event.context.functions, event.context.class_name)
+            if (
+                comments_mark_intent(event.statement)
+                or names_mark_intent((*event.context.functions, event.context.class_name))
+                or guards_mark_intent(event.context.guards)
             ):
                 continue
             call = event.node

@@ -11,6 +11,7 @@ from bnlint.diagnostics import Severity
 from bnlint.facts.events import CallEvent, Event, TrainableEvent
 from bnlint.facts.guards import GuardReader
 from bnlint.facts.imports import ImportTable
+from bnlint.facts.intent import in_test_function
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code, unfreezes
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
@@ -75,6 +76,7 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
                     or arg.keyword is None
                     or not event.symbolic
                     or (event.context.class_name is not None and event.context.function == "call")
+                    or in_test_function(event.context.functions)
                     or not any(event.callee in model.members for model in functional)
                 ):
                     continue
