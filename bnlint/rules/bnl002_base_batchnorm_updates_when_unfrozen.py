@@ -8,10 +8,10 @@ from typing import Optional
 import libcst as cst
 
 from bnlint.diagnostics import Applicability, Severity
-from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event, Trace
+from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code, unfreezes
-from bnlint.fixes import add_keyword
+from bnlint.fixes import BlockIndentation, add_keyword
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
 
@@ -67,6 +67,7 @@ value, so only `trainable = False` on the BatchNormalization layers works in bot
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         all_events = [event for trace in context.facts.traces for event in trace.events]
+        indentation = BlockIndentation(context.module)
         for trace in context.facts.traces:
             for index, event in enumerate(trace.events):
                 base = _base_in_training_mode(event)
@@ -76,9 +77,11 @@ value, so only `trainable = False` on the BatchNormalization layers works in bot
                 later = all_events if in_call_method else trace.events[index + 1 :]
                 if not any(unfreezes(other, base) for other in later):
                     continue
-                yield self._finding(context, event, base, trace)
+                yield self._finding(context, event, base, indentation)
 
-    def _finding(self, context: RuleContext, event: Event, base: Obj, trace: Trace) -> Finding:
+    def _finding(
+        self, context: RuleContext, event: Event, base: Obj, indentation: BlockIndentation
+    ) -> Finding:
         module = context.module
         if isinstance(event, CallEvent):
             name = (
@@ -113,7 +116,7 @@ value, so only `trainable = False` on the BatchNormalization layers works in bot
             fix = FixProposal(
                 Applicability.UNSAFE,
                 "Call the base with `training=False`",
-                (NodeEdit(event.node, module.code_for_node(fixed)),),
+                (NodeEdit(event.node, indentation.code(fixed, event.statement)),),
             )
         return Finding(node=event.node, message=message, fix=fix)
 
