@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bnlint.docs import anchor, heading, rules_markdown
+from bnlint.docs import main as docs_main
 from bnlint.rules import all_rules
 from tests.conftest import REPO, run_cli
 
@@ -34,24 +37,27 @@ def test_every_rule_has_a_section_at_the_anchor_of_its_url() -> None:
         assert what in text
 
 
-def test_generator_writes_and_checks(tmp_path: Path) -> None:
+def test_generator_writes_and_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     page = tmp_path / "docs" / "rules.md"
-
-    def generate(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "bnlint.docs", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    assert generate("--check").returncode == 1
-    assert not page.exists()
-    assert generate().returncode == 0
+    written = subprocess.run(
+        [sys.executable, "-m", "bnlint.docs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert written.returncode == 0, written.stderr
     assert page.read_text(encoding="utf-8") == rules_markdown()
-    assert generate("--check").returncode == 0
+
+    monkeypatch.chdir(tmp_path)
+    assert docs_main(["--check"]) == 0
     page.write_text(page.read_text(encoding="utf-8") + "edited by hand\n", encoding="utf-8")
-    stale = generate("--check")
-    assert stale.returncode == 1
-    assert "out of date: run `python -m bnlint.docs`" in stale.stderr
+    assert docs_main(["--check"]) == 1
+    assert "out of date: run `python -m bnlint.docs`" in capsys.readouterr().err
+    page.unlink()
+    assert docs_main(["--check"]) == 1
+    assert not page.exists()
+    assert docs_main([]) == 0
+    assert page.read_text(encoding="utf-8") == rules_markdown()

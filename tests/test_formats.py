@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
+from bnlint.cli import main
 from bnlint.formats.github import escape_data, escape_property
 from bnlint.rules import all_rules
 from tests.conftest import REPO, run_cli
@@ -233,22 +235,28 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(project: Path) -> Non
     args = ["check", "train.py", "--no-cache"]
     coloured = run_in_terminal(args, project)
     assert ESCAPE in coloured
-    assert click.unstyle(coloured).replace("\r\n", "\n") == run_in_pipe(args, project)
+    plain = run_in_pipe(args, project)
+    assert ESCAPE not in plain
+    assert click.unstyle(coloured).replace("\r\n", "\n") == plain
     assert "BNL003" in coloured and "^^^^" in coloured
 
     assert ESCAPE not in run_in_terminal(args, project, NO_COLOR="1")
-    assert ESCAPE not in run_in_pipe(args, project)
     assert ESCAPE in run_in_pipe(args, project, FORCE_COLOR="1")
-    json_on_terminal = run_in_terminal([*args, "--output-format", "json"], project)
-    assert ESCAPE not in json_on_terminal
-    assert json.loads(json_on_terminal)
 
 
-def test_output_file_never_has_colour(project: Path) -> None:
-    run_in_pipe(["check", "train.py", "-o", "report.txt", "--no-cache"], project, FORCE_COLOR="1")
+def test_output_file_and_json_never_have_colour(project: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["check", "train.py", "-o", "report.txt"], env={"FORCE_COLOR": "1"})
     report = (project / "report.txt").read_text(encoding="utf-8")
     assert "train.py:15:31: BNL003 [*] `trainable` on Dropout" in report
     assert ESCAPE not in report
+    forced = runner.invoke(main, ["check", "train.py"], env={"FORCE_COLOR": "1"}, color=True)
+    assert ESCAPE in forced.stdout
+    data = runner.invoke(
+        main, ["check", "train.py", "--output-format", "json"], env={"FORCE_COLOR": "1"}, color=True
+    )
+    assert ESCAPE not in data.stdout
+    assert json.loads(data.stdout)
 
 
 def test_fixable_findings_carry_the_marker(project: Path) -> None:
