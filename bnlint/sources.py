@@ -103,7 +103,11 @@ def read_python(path: Path) -> PythonSource:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file in the same folder; the file mode is kept."""
+    """Replace ``path`` with ``data`` via a temporary file in the same folder; the file mode is kept.
+
+    A symbolic link is followed: the file it points to is replaced, the link stays a link.
+    """
+    path = Path(os.path.realpath(path))
     mode = path.stat().st_mode
     handle, temporary = tempfile.mkstemp(
         dir=str(path.parent), prefix=f".{path.name}.", suffix=".bnlint"
