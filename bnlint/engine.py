@@ -49,8 +49,8 @@ class LintOptions:
         return tuple(available_codes())
 
     @property
-    def triggers(self) -> tuple[str, ...]:
-        """The words without which none of the selected rules can fire."""
+    def triggers(self) -> tuple:
+        """The triggers (words, or tuples of words) without which none of the selected rules fires."""
         if self.rules:
             words: list[str] = []
             for rule in self.rules:
@@ -68,15 +68,24 @@ class LintOptions:
 
 
 @lru_cache(maxsize=64)
-def _triggers(codes: tuple[str, ...]) -> tuple[str, ...]:
+def _triggers(codes: tuple[str, ...]) -> tuple:
     from bnlint.rules import triggers_of
 
     return triggers_of(codes)
 
 
 def passes_prefilter(text: str, options: LintOptions) -> bool:
-    """Whether a text contains any trigger word of the selected rules (else it is not parsed)."""
-    return any(word in text for word in options.triggers)
+    """Whether a text holds a trigger of the selected rules (else it is not parsed).
+
+    A trigger is a word, or a tuple of words that must all occur.
+    """
+    for trigger in options.triggers:
+        if isinstance(trigger, str):
+            if trigger in text:
+                return True
+        elif all(word in text for word in trigger):
+            return True
+    return False
 
 
 def parse_error(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -145,7 +154,18 @@ def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic
     """All diagnostics for one source text (noqa applied, sorted, fixes attached)."""
     if not passes_prefilter(text, options):
         return []
-    return run_with_large_stack(lambda: _lint(text, filename, options))
+    return run_with_large_stack(lambda: _quietly(_lint, text, filename, options))
+
+
+def _quietly(function: Callable[..., T], *arguments: object) -> T:
+    """``function(*arguments)`` with Python's warnings silenced: the linted code's ``SyntaxWarning``
+    (an invalid escape such as ``"\\d"``, raised again by every ``literal_eval`` of its strings) is not
+    bnlint's to print."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*arguments)
 
 
 def _precheck(text: str) -> tuple[Optional[tuple[str, int, int]], bool]:
@@ -156,9 +176,12 @@ def _precheck(text: str) -> tuple[Optional[tuple[str, int, int]], bool]:
     do not stop LibCST, which may know syntax newer than the running interpreter.
     """
     import ast
+    import warnings
 
     try:
-        ast.parse(text)
+        with warnings.catch_warnings():  # also called outside ``lint_text`` (on fixed text)
+            warnings.simplefilter("ignore")
+            ast.parse(text)
     except SyntaxError as error:
         message = str(error.msg)
         fatal = any(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import ClassVar, Optional, Union
 
 import libcst as cst
 
@@ -80,7 +80,9 @@ class Rule:
     name: ClassVar[str]
     severity: ClassVar[Severity]
     summary: ClassVar[str]
-    triggers: ClassVar[tuple[str, ...]]
+    #: The prefilter: a file is analysed only if it holds one of these words (or, for a tuple of
+    #: words, all of them). They must be complete: every file the rule can fire on holds one.
+    triggers: ClassVar[tuple[Union[str, tuple[str, ...]], ...]]
     doc: ClassVar[RuleDoc]
     fixable: ClassVar[Optional[Applicability]] = None
 

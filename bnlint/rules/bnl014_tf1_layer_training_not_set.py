@@ -24,7 +24,7 @@ class Tf1LayerTrainingNotSet(Rule):
     name = "tf1-layer-training-not-set"
     severity = Severity.WARNING
     summary = "TF1 `batch_normalization` / `dropout` without `training=` runs in inference mode"
-    triggers = ("batch_normalization", "dropout")
+    triggers = ("batch_normalization", ("dropout", "layers"))
     doc = RuleDoc(
         what_it_does="""
 Flags calls of `tf.layers.batch_normalization` and `tf.layers.dropout` (also through

@@ -29,7 +29,7 @@ class PytorchMomentumConvention(Rule):
     name = "pytorch-momentum-convention"
     severity = Severity.WARNING
     summary = "BatchNormalization momentum <= 0.5 looks like PyTorch's convention"
-    triggers = ("momentum",)
+    triggers = (("momentum", "BatchNorm"), ("momentum", "batch_norm"))
     fixable = Applicability.UNSAFE
     doc = RuleDoc(
         what_it_does="""

@@ -27,7 +27,7 @@ class PytorchModeMethods(Rule):
     name = "pytorch-mode-methods"
     severity = Severity.ERROR
     summary = "Keras models have no `eval()` / `train()` mode switch"
-    triggers = ("eval", "train")
+    triggers = (".eval(", ".train(")
     doc = RuleDoc(
         what_it_does="""
 Flags `.eval()` and `.train()` called on an object bnlint knows is a Keras model or layer: built
