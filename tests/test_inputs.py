@@ -386,3 +386,19 @@ def test_a_folder_of_every_bad_input_in_one_process(tmp_path: Path) -> None:
         assert [code for code, _ in found[name]] == ["BNL000"], (name, found[name])
     assert found["good.py"] == [("BNL003", FINDING_LINE)]
     assert found["deep.py"] == [("BNL003", FINDING_LINE)]
+
+
+def test_warnings_of_the_linted_code_are_not_printed(tmp_path: Path) -> None:
+    (tmp_path / "noisy.py").write_bytes(
+        FINDING + b'pattern = "\\d+"\nassert (pattern, "always true")\nok = pattern is "x"\n'
+    )
+    process = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "bnlint", "check", "--no-cache", "noisy.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 1
+    assert "Warning" not in process.stderr, process.stderr
+    assert "BNL003" in process.stdout

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -70,7 +71,9 @@ model.fit(inputs, inputs)
 def parses(text: str) -> bool:
     """Whether both CPython and LibCST parse ``text``."""
     try:
-        ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
         cst.parse_module(text)
     except (SyntaxError, ValueError, cst.ParserSyntaxError, RecursionError):
         return False
