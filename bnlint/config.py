@@ -57,7 +57,10 @@ def find_pyproject(start: Path) -> Optional[Path]:
         candidate = candidate_dir / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+                text = candidate.read_text(encoding="utf-8")
+                if "bnlint" not in text:  # no [tool.bnlint] table: not worth parsing
+                    continue
+                data = tomllib.loads(text)
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                 continue
             if "bnlint" in data.get("tool", {}):
@@ -104,9 +107,23 @@ def _apply_table(settings: Settings, table: dict[str, Any], path: Path) -> None:
                     raise ConfigError(
                         f"{path}: per-file-ignores '{pattern}' must be a list of codes"
                     )
+        if key in ("select", "extend-select", "ignore"):
+            _check_codes(value, f"{path}: '{key}'")
+        if key == "per-file-ignores":
+            for pattern, codes in value.items():
+                _check_codes(codes, f"{path}: per-file-ignores '{pattern}'")
         if key == "keras-version" and value not in KERAS_VERSIONS:
             raise ConfigError(f"{path}: keras-version must be one of {', '.join(KERAS_VERSIONS)}")
         setattr(settings, key.replace("-", "_"), value)
+
+
+def _check_codes(selectors: list[str], where: str) -> None:
+    from bnlint.rules import available_codes
+
+    codes = available_codes()
+    for selector in selectors:
+        if selector != "ALL" and not any(code.startswith(selector) for code in codes):
+            raise ConfigError(f"{where}: unknown rule code or prefix '{selector}'")
 
 
 def select_codes(

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, run_cli
 
 BAD = REPO / "examples" / "finetune_mistakes.py"
@@ -78,6 +80,25 @@ def test_unknown_code_is_a_usage_error() -> None:
     result = run_cli("check", str(BAD), "--select", "BNL999")
     assert result.exit_code == 2
     assert "unknown rule code or prefix 'BNL999'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("table", "where"),
+    [
+        ('ignore = ["BNL999"]', "'ignore'"),
+        ('select = ["BNL0", "XYZ"]', "'select'"),
+        ('per-file-ignores = {"tests/*" = ["BNL9"]}', "per-file-ignores 'tests/*'"),
+    ],
+)
+def test_unknown_code_in_the_configuration_names_file_and_key(
+    tmp_path: Path, table: str, where: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.bnlint]\n{table}\n", encoding="utf-8")
+    (tmp_path / "a.py").write_text("x = 1\n", encoding="utf-8")
+    result = run_cli("check", str(tmp_path))
+    assert result.exit_code == 2
+    assert "pyproject.toml: " + where in result.output
+    assert "unknown rule code or prefix" in result.output
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
