@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -93,6 +92,8 @@ class ResultCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _mark_cache_directory(self.directory)
+            import tempfile
+
             handle, temporary = tempfile.mkstemp(dir=str(self.path.parent), suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump({"entries": merged}, stream, separators=(",", ":"))

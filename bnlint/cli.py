@@ -120,7 +120,6 @@ class CheckOptions:
 
 def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
     from bnlint.engine import LintOptions
-    from bnlint.keras_version import resolve_keras_version
     from bnlint.rules import available_codes
     from bnlint.runner import RunOptions, lint_paths, lint_stdin
 
@@ -146,8 +145,11 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         available_codes(), settings.select, settings.extend_select, settings.ignore
     )
     root = settings.project_root or Path.cwd()
-    version = resolve_keras_version(settings.keras_version, start if start.exists() else root)
-    options = LintOptions(codes=tuple(codes), keras_version=version)
+    options = LintOptions(
+        codes=tuple(codes),
+        keras_version=settings.keras_version,
+        keras_version_start=str(start if start.exists() else root),
+    )
     run = RunOptions(
         fix=opts.fix,
         unsafe_fixes=settings.unsafe_fixes,

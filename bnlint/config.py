@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+
+def _toml():  # type: ignore[no-untyped-def]
+    """The TOML parser, imported only when a pyproject.toml needs reading."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    return tomllib
 
 
 class ConfigError(Exception):
@@ -60,8 +64,9 @@ def find_pyproject(start: Path) -> Optional[Path]:
                 text = candidate.read_text(encoding="utf-8")
                 if "bnlint" not in text:  # no [tool.bnlint] table: not worth parsing
                     continue
+                tomllib = _toml()
                 data = tomllib.loads(text)
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            except (OSError, UnicodeDecodeError, ValueError):
                 continue
             if "bnlint" in data.get("tool", {}):
                 return candidate
@@ -74,6 +79,7 @@ def load_settings(config_file: Optional[Path], start: Path) -> Settings:
     settings = Settings()
     if path is None:
         return settings
+    tomllib = _toml()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

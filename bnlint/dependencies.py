@@ -10,7 +10,6 @@ Keras 2. Unanimous votes decide; none or a conflict leave the target unknown (bo
 from __future__ import annotations
 
 import ast
-import configparser
 import re
 import sys
 from collections.abc import Iterator
@@ -212,6 +211,8 @@ def _setup_cfg(path: Path) -> Iterator[Requirement]:
     text = _read_text(path)
     if text is None:
         return
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)

@@ -36,6 +36,16 @@ class LintOptions:
     rules: tuple = ()
     keras_version: str = "both"
     codes: Optional[tuple[str, ...]] = None
+    #: With ``keras_version="auto"``: where to look for the project's declared dependencies. They
+    #: are read only once a file needs analysing, so a run with nothing to parse never reads them.
+    keras_version_start: Optional[str] = None
+
+    @property
+    def target_keras_version(self) -> str:
+        """The Keras version the messages describe: "2", "3" or "both"."""
+        if self.keras_version == "auto":
+            return _resolve_auto_version(self.keras_version_start or ".")
+        return self.keras_version
 
     @property
     def selected_codes(self) -> tuple[str, ...]:
@@ -65,6 +75,15 @@ class LintOptions:
         from bnlint.rules import load_rules
 
         return load_rules(self.selected_codes)
+
+
+@lru_cache(maxsize=16)
+def _resolve_auto_version(start: str) -> str:
+    from pathlib import Path
+
+    from bnlint.keras_version import resolve_keras_version
+
+    return resolve_keras_version("auto", Path(start))
 
 
 @lru_cache(maxsize=64)
@@ -268,6 +287,10 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
         ]
     except RecursionError:
         return [parse_error(filename, "cannot parse: too deeply nested to analyse")]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # LibCST's native parser can panic (a BaseException)
+        return [internal_error(filename, f"LibCST failed ({type(error).__name__}: {error})")]
 
     try:
         facts = build_facts(module)
@@ -277,7 +300,7 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
         return [
             internal_error(filename, f"the facts engine failed ({type(error).__name__}: {error})")
         ]
-    context = RuleContext(facts, text, options.keras_version)
+    context = RuleContext(facts, text, options.target_keras_version)
     positions = PositionIndex(module)
     suppressions = None
     diagnostics: dict[tuple, Diagnostic] = {}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 
 def remove_argument(call: cst.Call, target: cst.Arg) -> cst.Call:
@@ -105,6 +103,8 @@ class BlockIndentation:
         indent = self._indent(statement)
         if not indent:
             return plain
+        from libcst._nodes.internal import CodegenState
+
         state = CodegenState(
             default_indent=module.default_indent,
             default_newline=module.default_newline,
@@ -115,6 +115,8 @@ class BlockIndentation:
 
     def _indent(self, statement: cst.CSTNode) -> str:
         if not self._positions:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
             self._positions = dict(wrapper.resolve(PositionProvider))
             self._lines = self._module.code.splitlines()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 import functools
 import os
@@ -189,7 +188,7 @@ def _open_cache(settings: Settings, options: LintOptions, run: RunOptions, root:
     if not directory.is_absolute():
         base = settings.project_root or root
         directory = base / directory
-    fingerprint = settings_fingerprint(options.selected_codes, options.keras_version)
+    fingerprint = settings_fingerprint(options.selected_codes, options.target_keras_version)
     return ResultCache(directory, fingerprint)
 
 
@@ -300,6 +299,8 @@ def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> 
 
 def unified_diff(name: str, before: str, after: str) -> str:
     """A unified diff of a file's fix, as ``--diff`` prints it."""
+    import difflib
+
     return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),

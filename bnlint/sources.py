@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -109,6 +108,8 @@ def write_atomically(path: Path, data: bytes) -> None:
     """
     path = Path(os.path.realpath(path))
     mode = path.stat().st_mode
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(
         dir=str(path.parent), prefix=f".{path.name}.", suffix=".bnlint"
     )
