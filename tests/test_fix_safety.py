@@ -262,3 +262,11 @@ def test_a_notebook_fix_that_would_not_parse_is_not_written(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert path.read_bytes() == before
     assert [(d["cell"], d["location"]["row"]) for d in withheld(result)] == [(1, 2)]
+
+
+def test_unicode_line_separators_survive_a_fix(tmp_path: Path) -> None:
+    prefix = "# a \u2028 b \x0c c \x85 d\ns = '\u2028'\n".encode()
+    path = tmp_path / "model.py"
+    path.write_bytes(prefix + FINDING)
+    assert fix(tmp_path).exit_code == 0
+    assert path.read_bytes() == prefix + FIXED

@@ -402,3 +402,34 @@ def test_warnings_of_the_linted_code_are_not_printed(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert "Warning" not in process.stderr, process.stderr
     assert "BNL003" in process.stdout
+
+
+def test_unicode_line_separators_and_form_feeds_do_not_shift_lines(tmp_path: Path) -> None:
+    prefix = "# a \u2028 b \x0c c \x1c d \x85 e\ns = '\u2028\x0b\x1e'\n\x0c\n".encode()
+    assert_lints(tmp_path, prefix + FINDING, [FINDING_LINE + 3])
+
+
+class _Panic(BaseException):
+    """What a Rust panic inside LibCST's native parser looks like from Python."""
+
+
+def test_a_panicking_parser_is_one_diagnostic_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import libcst
+
+    real_parse = libcst.parse_module
+
+    def parse(text: str, *args: object, **kwargs: object) -> libcst.Module:
+        if "panic" in text:
+            raise _Panic("called `Option::unwrap()` on a `None` value")
+        return real_parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(libcst, "parse_module", parse)
+    (tmp_path / "bad.py").write_bytes(FINDING + b"# panic\n")
+    (tmp_path / "good.py").write_bytes(FINDING)
+    code, diagnostics, _ = lint(tmp_path)
+    assert code == 2  # bnlint failed, not the linted code
+    found = by_file(diagnostics)
+    assert found == {"bad.py": [("BNL000", 1)], "good.py": [("BNL003", FINDING_LINE)]}
+    assert "internal error" in next(d["message"] for d in diagnostics if d["code"] == "BNL000")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import hypothesmith
 import libcst as cst
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,6 +47,9 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "bnlint-default")
 )
+
+#: hypothesmith compiles what it generates, and CPython warns about some of it (``"str"()``).
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
 ALL_RULES = LintOptions()
 
