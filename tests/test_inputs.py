@@ -336,6 +336,20 @@ def test_unreadable_file(tmp_path: Path) -> None:
     assert "cannot read" in message
 
 
+def test_a_file_the_system_refuses_to_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root, mode 000 does not stop reading: the refusal is simulated where the file is read."""
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    message = assert_one_parse_error(tmp_path, FINDING, row=1, name="secret.py")
+    assert message == "cannot read: Permission denied"
+
+
 def test_a_folder_named_like_a_python_file_is_walked(tmp_path: Path) -> None:
     folder = tmp_path / "x.py"
     folder.mkdir()
