@@ -214,12 +214,10 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
             if keras_api.tf1_batch_norm(call.canonical)
             and _qualifies(context.module, call.node, call.canonical)
         }
-        if (
-            not canonicals
-            and "partial" not in context.source
-            and "normalizer" not in context.source
-        ):
-            return
+        source = context.source
+        may_bind = "batch_norm" in source and ("partial" in source or "normalizer_fn" in source)
+        if not canonicals and not may_bind:
+            return  # a whole-module scan costs a third of the parse: only when it can find something
         if any(call.canonical == "tensorflow.GradientTape" for call in context.facts.calls):
             return  # eager / tf.function training runs the updates as they are created
         scan = _FileScan(context.module, context.facts.imports, canonicals)

@@ -24,7 +24,14 @@ class Tf1LayerTrainingNotSet(Rule):
     name = "tf1-layer-training-not-set"
     severity = Severity.WARNING
     summary = "TF1 `batch_normalization` / `dropout` without `training=` runs in inference mode"
-    triggers = ("batch_normalization", ("dropout", "layers"))
+    #: ``tf.layers.dropout`` is written ``layers.dropout``, imported from a ``layers`` module, or called
+    #: through an alias of one (``import tensorflow.compat.v1.layers as L``).
+    triggers = (
+        "batch_normalization",
+        "layers.dropout",
+        ("dropout", "layers import"),
+        ("dropout", "layers as"),
+    )
     doc = RuleDoc(
         what_it_does="""
 Flags calls of `tf.layers.batch_normalization` and `tf.layers.dropout` (also through

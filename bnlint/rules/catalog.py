@@ -17,7 +17,7 @@ CATALOG: dict[str, tuple[str, tuple]] = {
     "BNL011": ("bnl011_finetune_high_learning_rate", ("trainable",)),
     "BNL012": ("bnl012_fit_with_nothing_trainable", ("trainable",)),
     "BNL013": ("bnl013_tf1_batchnorm_update_ops_missing", ("batch_norm",)),
-    "BNL014": ("bnl014_tf1_layer_training_not_set", ("batch_normalization", ("dropout", "layers"),)),
+    "BNL014": ("bnl014_tf1_layer_training_not_set", ("batch_normalization", "layers.dropout", ("dropout", "layers import"), ("dropout", "layers as"),)),
     "BNL015": ("bnl015_set_learning_phase", ("learning_phase",)),
     "BNL016": ("bnl016_pytorch_momentum_convention", (("momentum", "BatchNorm"), ("momentum", "batch_norm"),)),
     "BNL017": ("bnl017_pytorch_mode_methods", (".eval(", ".train(",)),
