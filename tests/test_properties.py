@@ -110,12 +110,15 @@ _FIXTURE_VERSION = re.compile(r"#\s*bnlint-fixture:\s*keras-version=(\d)")
 
 
 @cache
-def findings(text: str) -> list[tuple[str, int, int]]:
-    """(code, start row, end row) of every diagnostic of ``text`` (linted with the Keras version its
-    fixture option names), in order."""
+def findings(text: str) -> list[tuple[str, int, int, int, int]]:
+    """(code, start row, start column, end row, end column) of every diagnostic of ``text`` (linted
+    with the Keras version its fixture option names), in order."""
     option = _FIXTURE_VERSION.search(text.split("\n", 1)[0])
     options = LintOptions(keras_version=option.group(1) if option else "both")
-    return sorted((d.code, d.start.row, d.end.row) for d in lint_text(text, "fixture.py", options))
+    return sorted(
+        (d.code, d.start.row, d.start.column, d.end.row, d.end.column)
+        for d in lint_text(text, "fixture.py", options)
+    )
 
 
 def insertable_rows(text: str) -> list[int]:
@@ -166,7 +169,8 @@ def test_blank_and_comment_lines_move_findings_down(case: tuple[Path, str, list[
     fixture, mutated, shift = case
     original = findings(fixture.read_text(encoding="utf-8"))
     expected = sorted(
-        (code, start + shift[start - 1], end + shift[end - 1]) for code, start, end in original
+        (code, start + shift[start - 1], start_column, end + shift[end - 1], end_column)
+        for code, start, start_column, end, end_column in original
     )
     assert findings(mutated) == expected
 
@@ -200,6 +204,6 @@ class _Parenthesize(cst.CSTTransformer):
 def test_redundant_parentheses_keep_findings(fixture: Path, choices: list[bool]) -> None:
     text = fixture.read_text(encoding="utf-8")
     mutated = cst.parse_module(text).visit(_Parenthesize(choices)).code
-    assert [(code, start) for code, start, _ in findings(mutated)] == [
-        (code, start) for code, start, _ in findings(text)
+    assert [finding[:2] for finding in findings(mutated)] == [
+        finding[:2] for finding in findings(text)
     ]
