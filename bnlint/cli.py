@@ -188,7 +188,10 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         if listing and opts.output_format in ("full", "concise"):
             report += ("\n" if report and opts.output_format == "full" else "") + listing
     if opts.output_file is not None:
-        opts.output_file.write_text(click.unstyle(report), encoding="utf-8")
+        # A file name that is not UTF-8 is written back as its own bytes.
+        opts.output_file.write_text(
+            click.unstyle(report), encoding="utf-8", errors="surrogateescape"
+        )
     elif report:
         click.echo(report, nl=False, color=color)
     if opts.output_format in ("full", "concise") or opts.diff:

@@ -447,3 +447,28 @@ def test_a_panicking_parser_is_one_diagnostic_and_the_run_goes_on(
     found = by_file(diagnostics)
     assert found == {"bad.py": [("BNL000", 1)], "good.py": [("BNL003", FINDING_LINE)]}
     assert "internal error" in next(d["message"] for d in diagnostics if d["code"] == "BNL000")
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="file names must be UTF-8 there")
+@pytest.mark.parametrize(
+    "options",
+    [("--output-format", "full"), ("--output-format", "sarif"), ("-o", "report.txt")],
+    ids=["full", "sarif", "output-file"],
+)
+def test_file_names_that_are_not_utf8(tmp_path: Path, options: tuple[str, str]) -> None:
+    folder = os.fsencode(tmp_path)
+    with open(folder + b"/caf\xe9.py", "wb") as stream:
+        stream.write(FINDING)
+    with open(folder + b"/broken\xff.py", "wb") as stream:
+        stream.write(b"x = (\n# trainable\n")
+    process = subprocess.run(
+        [sys.executable, "-m", "bnlint", "check", "--no-cache", *options, "."],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
+    assert process.returncode == 1, process.stderr
+    assert b"Traceback" not in process.stderr
+    report = (tmp_path / "report.txt").read_bytes() if "-o" in options else process.stdout
+    assert b"BNL003" in report
+    assert b"BNL000" in report

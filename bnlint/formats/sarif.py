@@ -56,7 +56,7 @@ def artifact_uri(filename: str) -> str:
     posix = PurePosixPath(path.as_posix().replace(os.sep, "/")).as_posix()
     while posix.startswith("./"):
         posix = posix[2:]
-    return quote(posix, safe="/-._~")
+    return quote(posix, safe="/-._~", errors="surrogateescape")  # a file name may not be UTF-8
 
 
 def _region(start: Position, end: Position) -> dict[str, int]:
