@@ -23,6 +23,7 @@ It prints a Markdown table; the README shows the latest one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -87,7 +88,17 @@ def build_corpus(corpus_dir: Path) -> Path:
         return source
     wheels.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels), *WHEELS],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "-d",
+            str(wheels),
+            *WHEELS,
+        ],
         check=True,
     )
     for wheel in sorted(wheels.glob("*.whl")):
@@ -106,10 +117,8 @@ def _parse_if_triggered(path: str) -> bool:
     with open(path, encoding="utf-8", errors="replace") as stream:
         text = stream.read()
     if any(word in text for word in FLOOR_TRIGGERS):
-        try:
+        with contextlib.suppress(Exception):  # the floor only measures time
             libcst.parse_module(text)
-        except Exception:  # noqa: BLE001 - the floor only measures time
-            pass
         return True
     return False
 
@@ -123,7 +132,9 @@ def parse_floor(files: Sequence[str], jobs: int) -> None:
 def run(command: Sequence[str], cwd: Optional[Path] = None) -> float:
     """Seconds one command takes (its output discarded)."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     return time.perf_counter() - start
 
 
@@ -173,9 +184,7 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def median_of(
-    measurements: dict[str, list[float]], name: str, action: Callable[[], float]
-) -> None:
+def median_of(measurements: dict[str, list[float]], name: str, action: Callable[[], float]) -> None:
     """Run one measurement and record it under ``name``."""
     measurements.setdefault(name, []).append(action())
 
@@ -202,7 +211,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ruff_cache = work / "ruff-cache"
     sample = files[:: max(1, len(files) // args.fixit_sample)][: args.fixit_sample]
 
-    print(f"corpus: {len(files)} .py files from {len(WHEELS)} wheels; {args.jobs} jobs; {args.repeat} repetitions")
+    print(
+        f"corpus: {len(files)} .py files from {len(WHEELS)} wheels; {args.jobs} jobs; {args.repeat} repetitions"
+    )
     run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(warm_cache)])
     if ruff:
         run([ruff, "check", "--exit-zero", "--cache-dir", str(ruff_cache), str(source)])
@@ -210,18 +221,58 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     measured: dict[str, list[float]] = {}
     for repetition in range(args.repeat):
         cold_cache = work / f"cold-{repetition}"
-        median_of(measured, "bnlint cold", lambda: run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(cold_cache)]))
-        median_of(measured, "bnlint warm", lambda: run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(warm_cache)]))
+        median_of(
+            measured,
+            "bnlint cold",
+            lambda cache=cold_cache: run(
+                [*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(cache)]
+            ),
+        )
+        median_of(
+            measured,
+            "bnlint warm",
+            lambda: run(
+                [*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(warm_cache)]
+            ),
+        )
         median_of(measured, "parse floor", lambda: _timed(lambda: parse_floor(files, args.jobs)))
         if ruff:
-            median_of(measured, "ruff cold", lambda: run([ruff, "check", "--exit-zero", "--no-cache", str(source)]))
-            median_of(measured, "ruff warm", lambda: run([ruff, "check", "--exit-zero", "--cache-dir", str(ruff_cache), str(source)]))
+            median_of(
+                measured,
+                "ruff cold",
+                lambda: run([ruff, "check", "--exit-zero", "--no-cache", str(source)]),
+            )
+            median_of(
+                measured,
+                "ruff warm",
+                lambda: run(
+                    [ruff, "check", "--exit-zero", "--cache-dir", str(ruff_cache), str(source)]
+                ),
+            )
         if fixit:
-            median_of(measured, f"fixit ({len(sample)} files)", lambda: run([fixit, "lint", *sample]))
-        median_of(measured, "bnlint one Keras file", lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(small)]))
-        median_of(measured, 'python -c "import libcst, click"', lambda: run([sys.executable, "-c", "import libcst, click"]))
-        median_of(measured, "bnlint one plain file", lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]))
-        median_of(measured, 'python -c "import click"', lambda: run([sys.executable, "-c", "import click"]))
+            median_of(
+                measured, f"fixit ({len(sample)} files)", lambda: run([fixit, "lint", *sample])
+            )
+        median_of(
+            measured,
+            "bnlint one Keras file",
+            lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(small)]),
+        )
+        median_of(
+            measured,
+            'python -c "import libcst, click"',
+            lambda: run([sys.executable, "-c", "import libcst, click"]),
+        )
+        median_of(
+            measured,
+            "bnlint one plain file",
+            lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]),
+        )
+        median_of(
+            measured,
+            'python -c "import click"',
+            lambda: run([sys.executable, "-c", "import click"]),
+        )
     memory = peak_tree_rss([*bnlint, "check", str(source), "--exit-zero", "--no-cache"])
 
     medians = {name: statistics.median(values) for name, values in measured.items()}
@@ -255,7 +306,9 @@ def _timed(action: Callable[[], None]) -> float:
 
 def _target(medians: dict[str, float], name: str, reference: str, limit: float) -> None:
     ratio = medians[name] / medians[reference]
-    print(f"| {name} <= {limit}x {reference} | {ratio:.2f}x | {'yes' if ratio <= limit else 'NO'} |")
+    print(
+        f"| {name} <= {limit}x {reference} | {ratio:.2f}x | {'yes' if ratio <= limit else 'NO'} |"
+    )
 
 
 if __name__ == "__main__":
