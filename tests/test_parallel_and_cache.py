@@ -179,3 +179,14 @@ def test_two_runs_sharing_a_cache_at_once_both_succeed(tmp_path: Path) -> None:
     for cache_file in (project / ".bnlint_cache").rglob("*.json"):
         assert isinstance(json.loads(cache_file.read_text(encoding="utf-8"))["entries"], dict)
     assert subprocess.run(command, capture_output=True, text=True).stdout == outputs[0]
+
+
+def test_large_files_are_analysed_one_at_a_time_with_the_same_results(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", files=40)
+    padding = "# padding line to make a large file\n" * 4000
+    (project / "large.py").write_text(padding + BAD, encoding="utf-8")
+    assert (project / "large.py").stat().st_size > 128 * 1024
+    serial = run_cli("check", str(project), "--no-cache", "-j", "1", "--output-format", "concise")
+    parallel = run_cli("check", str(project), "--no-cache", "-j", "2", "--output-format", "concise")
+    assert serial.output == parallel.output
+    assert "large.py:4003:" in parallel.output
