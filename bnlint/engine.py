@@ -217,6 +217,37 @@ def _precheck(text: str) -> tuple[Optional[tuple[str, int, int]], bool]:
     return None, False
 
 
+#: Bracket depth from which CPython must look at a text before LibCST does. LibCST's native parser
+#: crashes the process on thousands of nested brackets; CPython refuses more than 200 nested parentheses.
+_SAFE_BRACKET_DEPTH = 100
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_STRINGS_AND_COMMENTS = re.compile(
+    r"\'\'\'[\s\S]*?\'\'\'|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|#[^\r\n]*"
+)
+
+
+def _needs_precheck(text: str) -> bool:
+    """Whether LibCST could crash or hang on the text: NUL bytes, or brackets that may nest deeply.
+
+    Brackets are counted outside string literals and comments (a cheap regular-expression pass that
+    may overestimate, never matters otherwise). CPython's full parse costs an eighth of LibCST's, so it
+    runs only for such texts, and for its clearer messages when LibCST reports a syntax error.
+    """
+    if "\0" in text:
+        return True
+    if text.count("(") + text.count("[") + text.count("{") < _SAFE_BRACKET_DEPTH:
+        return False
+    depth = 0
+    for match in _BRACKETS.finditer(_STRINGS_AND_COMMENTS.sub("", text)):
+        if match.group() in "([{":
+            depth += 1
+            if depth >= _SAFE_BRACKET_DEPTH:
+                return True
+        elif depth > 0:
+            depth -= 1
+    return False
+
+
 def _position_of(text: str, character: str) -> tuple[int, int]:
     """The 1-based (row, column) of the first ``character`` in ``text`` (any newline style)."""
     index = text.find(character)
@@ -272,12 +303,14 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
     from bnlint.rules.base import RuleContext
     from bnlint.suppression import find_suppressions
 
-    problem, fatal = _precheck(text)
+    problem, fatal = _precheck(text) if _needs_precheck(text) else (None, False)
     if problem is not None and fatal:
         return [parse_error(filename, f"cannot parse: {problem[0]}", problem[1])]
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
+        if problem is None:
+            problem, _ = _precheck(text)  # CPython's syntax errors read better than LibCST's
         if problem is not None:
             return [parse_error(filename, f"syntax error: {problem[0]}", problem[1], problem[2])]
         return [
