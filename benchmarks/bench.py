@@ -32,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -81,34 +80,9 @@ print(add(1, 2))
 
 def build_corpus(corpus_dir: Path) -> Path:
     """Download the pinned wheels (once) and extract their ``.py`` files; return the source folder."""
-    wheels = corpus_dir / "wheels"
-    source = corpus_dir / "src"
-    marker = corpus_dir / "complete"
-    if marker.exists():
-        return source
-    wheels.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "-d",
-            str(wheels),
-            *WHEELS,
-        ],
-        check=True,
-    )
-    for wheel in sorted(wheels.glob("*.whl")):
-        target = source / wheel.stem
-        with zipfile.ZipFile(wheel) as archive:
-            for name in archive.namelist():
-                if name.endswith(".py"):
-                    archive.extract(name, target)
-    marker.write_text("ok\n")
-    return source
+    from smoke import build_corpus as download_and_extract  # the same steps, for another wheel list
+
+    return download_and_extract(corpus_dir, WHEELS)
 
 
 def _parse_if_triggered(path: str) -> bool:

@@ -276,14 +276,23 @@ def analyse_file(task: FileTask, options: LintOptions, run: RunOptions) -> FileO
     return outcome
 
 
-def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
-    outcome = FileOutcome(task.name)
+def _read(task: FileTask, outcome: FileOutcome) -> Optional[bytes]:
+    """The file's bytes (read now unless already read), or None with the reason added to ``outcome``."""
+    if task.data is not None:
+        return task.data
     try:
-        data = task.data if task.data is not None else task.path.read_bytes()
+        return task.path.read_bytes()
     except OSError as error:
         outcome.diagnostics.append(
             parse_error(task.name, f"cannot read: {error.strerror or error}")
         )
+        return None
+
+
+def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
+    outcome = FileOutcome(task.name)
+    data = _read(task, outcome)
+    if data is None:
         return outcome
     try:
         source = decode_python(data)
@@ -317,12 +326,8 @@ def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> 
     from bnlint.notebooks import check_notebook
 
     outcome = FileOutcome(task.name)
-    try:
-        data = task.data if task.data is not None else task.path.read_bytes()
-    except OSError as error:
-        outcome.diagnostics.append(
-            parse_error(task.name, f"cannot read: {error.strerror or error}")
-        )
+    data = _read(task, outcome)
+    if data is None:
         return outcome
     notebook = check_notebook(
         data, task.name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
