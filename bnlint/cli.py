@@ -168,6 +168,7 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         if missing:
             raise ConfigError(f"{missing[0]}: no such file or folder")
         result = lint_paths(paths or (Path("."),), settings, options, run)
+    _warn_unconverged(result)
 
     color = _color_choice()
     if use_stdin and opts.fix and not opts.diff and result.fixed_text is not None:
@@ -253,6 +254,18 @@ def _statistics(result) -> str:  # type: ignore[no-untyped-def]
         )
     ]
     return "".join(line + "\n" for line in lines)
+
+
+def _warn_unconverged(result) -> None:  # type: ignore[no-untyped-def]
+    """Say on standard error which files' fixes did not settle within the pass limit."""
+    from bnlint.engine import MAX_FIX_PASSES
+
+    for name in result.unconverged:
+        click.echo(
+            f"bnlint: warning: {name}: fixes still produced new fixes after {MAX_FIX_PASSES} "
+            "passes; the fixes made so far were kept (please report it)",
+            err=True,
+        )
 
 
 def _report_summary(result, fix: bool, diff: bool, err: bool) -> None:  # type: ignore[no-untyped-def]

@@ -57,6 +57,8 @@ class RunResult:
     fixed_text: Optional[str] = None
     #: File name -> the code of every fix applied in it (for ``--show-fixes``).
     applied: dict[str, list[str]] = field(default_factory=dict)
+    #: Files whose fixes kept producing new fixes until the pass limit.
+    unconverged: list[str] = field(default_factory=list)
 
     @property
     def fixable(self) -> int:
@@ -76,6 +78,8 @@ class RunResult:
         self.diffs.extend(outcome.diffs)
         if outcome.applied:
             self.applied[outcome.name] = list(outcome.applied)
+        if not outcome.converged:
+            self.unconverged.append(outcome.name)
 
 
 @dataclass
@@ -100,6 +104,7 @@ class FileOutcome:
     diffs: list[str] = field(default_factory=list)
     found: Optional[list[Diagnostic]] = None
     applied: tuple[str, ...] = ()
+    converged: bool = True
 
 
 def display_name(path: Path) -> str:
@@ -308,6 +313,7 @@ def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> Fi
         return outcome
     fixed = fix_text(source.text, name, options, run.unsafe_fixes)
     outcome.diagnostics = _filter(fixed.remaining, task.ignored)
+    outcome.converged = fixed.converged
     if fixed.text == source.text:
         return outcome
     if run.diff:
@@ -387,6 +393,8 @@ def lint_stdin(
     result.sources[name] = source.text
     if run.fix or run.diff:
         fixed = fix_text(source.text, name, options, run.unsafe_fixes)
+        if not fixed.converged:
+            result.unconverged.append(name)
         result.diagnostics = _filter(fixed.remaining, ignored)
         result.fixed = fixed.fixed
         if fixed.applied:

@@ -270,3 +270,19 @@ def test_unicode_line_separators_survive_a_fix(tmp_path: Path) -> None:
     path.write_bytes(prefix + FINDING)
     assert fix(tmp_path).exit_code == 0
     assert path.read_bytes() == prefix + FIXED
+
+
+def test_fixes_that_do_not_settle_are_reported_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "two_passes.py"
+    target.write_text(
+        "from tensorflow import keras\n\n"
+        "a = keras.layers.Dropout(0.5, trainable=False)\n"
+        "b = keras.layers.Dropout(0.5, trainable=False)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr("bnlint.engine.MAX_FIX_PASSES", 0)
+    result = CliRunner().invoke(main, ["check", str(target), "--fix", "--no-cache"])
+    assert "two_passes.py: fixes still produced new fixes after 0 passes" in result.stderr
+    assert result.exit_code == 1
