@@ -29,16 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from bench import WHEELS as BENCHMARK_WHEELS  # the Keras corpus of the benchmark
+
 #: Pure-Python wheels (no platform tag), so the same pins download everywhere. The Keras ecosystem
 #: first (the code bnlint is for), then large general corpora for volume and variety.
 WHEELS = (
-    "keras==3.15.1",
-    "tf-keras==2.21.0",
-    "tf-models-official==2.20.0",
-    "keras-hub==0.32.0",
-    "keras-cv==0.9.0",
-    "segmentation-models==1.0.1",
-    "efficientnet==1.1.1",
+    *BENCHMARK_WHEELS,
     "transformers==5.24.0",
     "django==5.2.19",
     "sympy==1.14.0",
