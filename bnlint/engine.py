@@ -93,12 +93,28 @@ def _triggers(codes: tuple[str, ...]) -> tuple:
     return triggers_of(codes)
 
 
-def passes_prefilter(text: str, options: LintOptions) -> bool:
-    """Whether a text holds a trigger of the selected rules (else it is not parsed).
+#: What no rule reads: comments and triple-quoted strings (docstrings). Single-quoted strings are
+#: kept (a rule may read ``setattr(layer, "trainable", False)``), and are matched in the same
+#: left-to-right scan so that a quote inside a comment, or a ``#`` inside a string, is not misread.
+_PROSE = re.compile(
+    r"\'\'\'(?:\\[\s\S]|[^\\])*?\'\'\'|\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\"|#[^\r\n]*"
+    r"|(\'(?:\\[\s\S]|[^\'\\\r\n])*\'|\"(?:\\[\s\S]|[^\"\\\r\n])*\")"
+)
 
-    A trigger is a word, or a tuple of words that must all occur.
+
+def passes_prefilter(text: str, options: LintOptions) -> bool:
+    """Whether a text holds a trigger of the selected rules in its code (else it is not parsed).
+
+    A trigger is a word, or a tuple of words that must all occur. Words in comments and docstrings do
+    not count: a file that only talks about training cannot fire a rule (in the benchmark corpus, a
+    quarter of the files that mention a trigger word do so only there).
     """
-    for trigger in options.triggers:
+    triggers = options.triggers
+    return _holds_trigger(text, triggers) and _holds_trigger(_PROSE.sub(r"\1", text), triggers)
+
+
+def _holds_trigger(text: str, triggers: tuple) -> bool:
+    for trigger in triggers:
         if isinstance(trigger, str):
             if trigger in text:
                 return True

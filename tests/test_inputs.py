@@ -460,7 +460,7 @@ def test_file_names_that_are_not_utf8(tmp_path: Path, options: tuple[str, str]) 
     with open(folder + b"/caf\xe9.py", "wb") as stream:
         stream.write(FINDING)
     with open(folder + b"/broken\xff.py", "wb") as stream:
-        stream.write(b"x = (\n# trainable\n")
+        stream.write(b"x = (\nlayer.trainable\n")
     process = subprocess.run(
         [sys.executable, "-m", "bnlint", "check", "--no-cache", *options, "."],
         cwd=tmp_path,

@@ -50,3 +50,25 @@ def test_a_keras_file_loads_the_rules_and_reports(tmp_path: Path) -> None:
     )
     line = _probe(str(bad), "--no-cache")
     assert line.startswith("exit 1 heavy [") and "'libcst'" in line
+
+
+def test_trigger_words_only_in_comments_and_docstrings_do_not_cost_a_parse(tmp_path: Path) -> None:
+    prose = tmp_path / "prose.py"
+    prose.write_text(
+        'def schedule(step):\n    """The learning rate during training; \\""" trainable."""\n'
+        "    return 0.1 / step  # BatchNorm layers stay trainable\n",
+        encoding="utf-8",
+    )
+    assert _probe(str(prose), "--no-cache") == "exit 0 heavy []"
+
+
+def test_trigger_words_in_code_next_to_comments_and_strings_are_still_seen(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from tensorflow import keras\n\n"
+        "# it's a comment\n"
+        'note = "# not a comment"; dropout = keras.layers.Dropout(0.5, trainable=False)\n',
+        encoding="utf-8",
+    )
+    line = _probe(str(bad), "--no-cache")
+    assert line.startswith("exit 1 heavy [") and "'libcst'" in line
