@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Optional, TypeVar
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 #: The reserved code for files that cannot be read, decoded or parsed.
 PARSE_ERROR_CODE = "BNL000"
@@ -154,35 +158,62 @@ def is_internal_error(diagnostic: Diagnostic) -> bool:
     return diagnostic.code == PARSE_ERROR_CODE and diagnostic.name == INTERNAL_ERROR_NAME
 
 
+#: The stack of the thread that parses and analyses: deep but valid code recurses once per level.
+_LARGE_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 60_000
+
+
+class _LargeStackThread:
+    """One long-lived thread with a large stack per process.
+
+    A new thread per file would cost a tenth of the parse: every file would touch fresh stack pages.
+    The thread is made again in a forked child, where the parent's no longer runs.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner_pid = -1
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._thread_ident: Optional[int] = None
+
+    def run(self, function: Callable[[], T]) -> T:
+        """``function()`` on the large-stack thread (directly when already on it)."""
+        if threading.get_ident() == self._thread_ident and os.getpid() == self._owner_pid:
+            return function()
+        executor = self._executor_of_this_process()
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+        try:
+            return executor.submit(function).result()
+        finally:
+            sys.setrecursionlimit(old_limit)
+
+    def _executor_of_this_process(self) -> ThreadPoolExecutor:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            if self._executor is None or self._owner_pid != os.getpid():
+                old_size = threading.stack_size()
+                threading.stack_size(_LARGE_STACK_BYTES)
+                try:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="bnlint-lint")
+                    self._thread_ident = self._executor.submit(threading.get_ident).result()
+                finally:
+                    threading.stack_size(old_size)
+                self._owner_pid = os.getpid()
+            return self._executor
+
+
+_large_stack_thread = _LargeStackThread()
+
+
 def run_with_large_stack(function: Callable[[], T]) -> T:
-    """Run ``function`` in a thread with a large stack and a raised recursion limit.
+    """Run ``function`` on a thread with a large stack and a raised recursion limit.
 
     LibCST and the facts engine recurse once per nesting level; valid code nested a few hundred levels
     deep would otherwise raise RecursionError.
     """
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(function())
-        except BaseException as exc:
-            error.append(exc)
-
-    old_limit = sys.getrecursionlimit()
-    old_size = threading.stack_size()
-    try:
-        threading.stack_size(512 * 1024 * 1024)
-        sys.setrecursionlimit(max(old_limit, 60_000))
-        thread = threading.Thread(target=target, name="bnlint-lint")
-        thread.start()
-        thread.join()
-    finally:
-        threading.stack_size(old_size)
-        sys.setrecursionlimit(old_limit)
-    if error:
-        raise error[0]
-    return result[0]
+    return _large_stack_thread.run(function)
 
 
 def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
