@@ -318,9 +318,11 @@ def fix_breaks_parsing(before: str, after: str) -> Optional[str]:
     if problem_after is not None and (fatal or problem_before is None):
         return problem_after[0]
 
+    from bnlint.parse_in_parts import parse_module
+
     def parse() -> Optional[str]:
         try:
-            cst.parse_module(after)
+            parse_module(after)
         except cst.ParserSyntaxError as error:
             return error.message
         except RecursionError:
@@ -346,6 +348,7 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
     import libcst as cst
 
     from bnlint.facts import build_facts
+    from bnlint.parse_in_parts import parse_module
     from bnlint.positions import PositionIndex, split_lines
     from bnlint.rules.base import RuleContext
     from bnlint.suppression import find_suppressions
@@ -354,7 +357,7 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
     if problem is not None and fatal:
         return [parse_error(filename, f"cannot parse: {problem[0]}", problem[1])]
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as error:
         if problem is None:
             problem, _ = _precheck(text)  # CPython's syntax errors read better than LibCST's

@@ -26,10 +26,11 @@ from bnlint.sources import SourceError, decode_python, write_atomically
 
 #: Below this many files a run stays in one process: starting workers would cost more than it saves.
 MIN_FILES_PER_WORKER = 16
-#: A LibCST tree takes about 800 bytes per byte of source (a 450 kB file: 350 MB). Files larger than
-#: this are analysed after the other files, one at a time, each in a process of its own, so that two
-#: such trees never sit in memory at once and no long-lived worker keeps the memory one of them took.
-LARGE_FILE_BYTES = 128 * 1024
+#: LibCST needs about 800 bytes per byte of source while it parses. Large files are parsed in parts
+#: (see parse_in_parts), which bounds that, unless one top-level statement is huge (generated code, a
+#: giant literal). Files larger than this are therefore analysed after the others, one at a time,
+#: each in a process of its own, so that two such parses never run at once.
+ISOLATED_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,12 @@ def lint_paths(
         from bnlint.workers import WorkerCrash, map_in_workers, run_alone
 
         _preload(options)
-        small = [task for task in tasks if not _is_large(task)]
-        large = [task for task in tasks if _is_large(task)]
-        outcomes = map_in_workers(analyse, small, jobs)
-        outcomes += [run_alone(analyse, task) for task in large]
-        for task, outcome in zip(small + large, outcomes):
+        sizes = {id(task): _size(task) for task in tasks}
+        pooled = [task for task in tasks if sizes[id(task)] <= ISOLATED_FILE_BYTES]
+        isolated = [task for task in tasks if sizes[id(task)] > ISOLATED_FILE_BYTES]
+        outcomes = map_in_workers(analyse, pooled, jobs, [sizes[id(task)] for task in pooled])
+        outcomes += [run_alone(analyse, task) for task in isolated]
+        for task, outcome in zip(pooled + isolated, outcomes):
             if isinstance(outcome, WorkerCrash):
                 outcome = FileOutcome(task.name, [internal_error(task.name, outcome.reason)])
             _take(outcome, task, cache, result)
@@ -187,13 +189,12 @@ def lint_paths(
     return result
 
 
-def _is_large(task: FileTask) -> bool:
-    """Whether a file's syntax tree is big enough to be analysed on its own (see LARGE_FILE_BYTES)."""
+def _size(task: FileTask) -> int:
+    """A file's size in bytes (0 when it cannot be read: reading it will say why)."""
     try:
-        size = len(task.data) if task.data is not None else task.path.stat().st_size
+        return len(task.data) if task.data is not None else task.path.stat().st_size
     except OSError:
-        return False
-    return size > LARGE_FILE_BYTES
+        return 0
 
 
 def _preload(options: LintOptions) -> None:

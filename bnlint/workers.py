@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Generic, TypeVar, Union
+from typing import Generic, Optional, TypeVar, Union
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Chunks per worker: enough to balance uneven files, few enough to keep messaging cheap.
-CHUNKS_PER_WORKER = 8
+#: Chunks of equal cost per worker: the last chunks are what may run while other workers idle, so
+#: they are kept small (a thirty-second of a worker's share); messaging stays cheap with MAX_CHUNK.
+CHUNKS_PER_WORKER = 32
 MAX_CHUNK = 32
 
 
@@ -50,14 +51,18 @@ def _run_chunk(chunk: _Chunk[T, R]) -> list[R]:
 
 
 def map_in_workers(
-    function: Callable[[T], R], items: Sequence[T], jobs: int
+    function: Callable[[T], R],
+    items: Sequence[T],
+    jobs: int,
+    costs: Optional[Sequence[int]] = None,
 ) -> list[Union[R, WorkerCrash]]:
-    """``[function(item) for item in items]`` on ``jobs`` processes; crashed items give WorkerCrash."""
+    """``[function(item) for item in items]`` on ``jobs`` processes; crashed items give WorkerCrash.
+
+    With ``costs`` (an estimate per item, such as its size), the costliest items start first and the
+    chunks carry about equal costs, so that no long item is left to run alone at the end.
+    """
     results: list[Union[R, WorkerCrash, None]] = [None] * len(items)
-    size = max(1, min(MAX_CHUNK, len(items) // (jobs * CHUNKS_PER_WORKER) or 1))
-    chunks = [
-        list(range(start, min(start + size, len(items)))) for start in range(0, len(items), size)
-    ]
+    chunks = plan_chunks(costs if costs is not None else [1] * len(items), jobs)
     suspects: list[int] = []
     context = _context()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -77,6 +82,25 @@ def map_in_workers(
     for index in sorted(suspects):
         results[index] = run_alone(function, items[index], context)
     return results  # type: ignore[return-value]
+
+
+def plan_chunks(costs: Sequence[int], jobs: int) -> list[list[int]]:
+    """Item indices grouped into chunks, costliest first: about ``CHUNKS_PER_WORKER`` chunks of equal
+    cost per worker (an item costlier than that is a chunk of its own), at most ``MAX_CHUNK`` items each."""
+    order = sorted(range(len(costs)), key=lambda index: -costs[index])
+    budget = max(1, sum(costs) // (jobs * CHUNKS_PER_WORKER))
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    spent = 0
+    for index in order:
+        chunk.append(index)
+        spent += max(1, costs[index])
+        if spent >= budget or len(chunk) == MAX_CHUNK:
+            chunks.append(chunk)
+            chunk, spent = [], 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def run_alone(

@@ -2,6 +2,7 @@
 
 - Programs generated from CPython's grammar (hypothesmith), with a Keras snippet around them, never make
   the engine fail, and fixing them gives code that still parses.
+- Generated programs parsed in parts (as large files are) give the tree of a whole parse.
 - The findings of a fixture do not depend on formatting: blank lines and comments inserted between its
   lines move them down by as many lines, and redundant parentheses around expressions keep them on the
   same lines.
@@ -18,6 +19,7 @@ import re
 import warnings
 from functools import cache
 from pathlib import Path
+from unittest import mock
 
 import hypothesmith
 import libcst as cst
@@ -25,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bnlint import parse_in_parts
 from bnlint.engine import LintOptions, fix_text, is_internal_error, lint_text
 from tests.conftest import FIXTURES
 
@@ -97,6 +100,29 @@ def test_generated_programs_never_break_the_engine_and_fixes_still_parse(generat
     if parses(text):
         assert not [d for d in result.remaining if d.code == "BNL000"], result.remaining
         assert parses(result.text), result.text
+
+
+@given(st.lists(hypothesmith.from_grammar(), min_size=2, max_size=4))
+def test_generated_programs_parsed_in_parts_are_the_programs_parsed_whole(
+    generated: list[str],
+) -> None:
+    text = "".join(
+        f"def part_{n}():\n    pass\n{code.rstrip(chr(92))}\n" for n, code in enumerate(generated)
+    )
+    with (
+        mock.patch.object(parse_in_parts, "WHOLE_BYTES", 0),
+        mock.patch.object(parse_in_parts, "PART_BYTES", 1),
+    ):
+        try:
+            whole = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            with pytest.raises(cst.ParserSyntaxError):
+                parse_in_parts.parse_module(text)
+            return
+        in_parts = parse_in_parts.parse_module(text)
+    # Not always ``text``: LibCST drops some trailing blank lines.
+    assert in_parts.code == whole.code
+    assert in_parts.deep_equals(whole)
 
 
 # --- Mutated fixtures ---
