@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bnlint import engine
+from bnlint import engine, runner
 from bnlint.rules import rules_by_code
-from bnlint.workers import WorkerCrash, map_in_workers
+from bnlint.workers import WorkerCrash, map_in_workers, plan_chunks
 from tests.conftest import run_cli
 
 BAD = "from tensorflow import keras\n\nlayer = keras.layers.Dropout(0.5, trainable=False)\n"
@@ -88,6 +88,19 @@ def test_map_in_workers_isolates_the_item_that_kills_its_process() -> None:
     results = map_in_workers(_die_on_three, list(range(40)), jobs=2)
     assert isinstance(results[3], WorkerCrash)
     assert [r for i, r in enumerate(results) if i != 3] == [i * 10 for i in range(40) if i != 3]
+
+
+def test_map_in_workers_starts_the_costliest_items_first_and_keeps_the_order() -> None:
+    costs = [1, 5, 1, 1000, 1, 300, *([2] * 60)]
+    chunks = plan_chunks(costs, jobs=2)
+    assert chunks[0] == [3] and chunks[1] == [5]
+    assert sorted(index for chunk in chunks for index in chunk) == list(range(len(costs)))
+    results = map_in_workers(_times_ten, list(range(len(costs))), jobs=2, costs=costs)
+    assert results == [i * 10 for i in range(len(costs))]
+
+
+def _times_ten(item: int) -> int:
+    return item * 10
 
 
 def test_a_failing_rule_is_an_internal_error_and_the_other_rules_still_report(
@@ -181,12 +194,14 @@ def test_two_runs_sharing_a_cache_at_once_both_succeed(tmp_path: Path) -> None:
     assert subprocess.run(command, capture_output=True, text=True).stdout == outputs[0]
 
 
-def test_large_files_are_analysed_one_at_a_time_with_the_same_results(tmp_path: Path) -> None:
+def test_very_large_files_are_analysed_one_at_a_time_with_the_same_results(
+    tmp_path: Path,
+) -> None:
     project = _project(tmp_path / "p", files=40)
-    padding = "# padding line to make a large file\n" * 4000
+    padding = "# padding line to make a large file\n" * 30_000
     (project / "large.py").write_text(padding + BAD, encoding="utf-8")
-    assert (project / "large.py").stat().st_size > 128 * 1024
+    assert (project / "large.py").stat().st_size > runner.ISOLATED_FILE_BYTES
     serial = run_cli("check", str(project), "--no-cache", "-j", "1", "--output-format", "concise")
     parallel = run_cli("check", str(project), "--no-cache", "-j", "2", "--output-format", "concise")
     assert serial.output == parallel.output
-    assert "large.py:4003:" in parallel.output
+    assert "large.py:30003:" in parallel.output
