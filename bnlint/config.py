@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 
-def _toml():  # type: ignore[no-untyped-def]
+def toml_module():  # type: ignore[no-untyped-def]
     """The TOML parser, imported only when a pyproject.toml needs reading."""
     if sys.version_info >= (3, 11):
         import tomllib
@@ -64,7 +64,7 @@ def find_pyproject(start: Path) -> Optional[Path]:
                 text = candidate.read_text(encoding="utf-8")
                 if "bnlint" not in text:  # no [tool.bnlint] table: not worth parsing
                     continue
-                tomllib = _toml()
+                tomllib = toml_module()
                 data = tomllib.loads(text)
             except (OSError, UnicodeDecodeError, ValueError):
                 continue
@@ -79,7 +79,7 @@ def load_settings(config_file: Optional[Path], start: Path) -> Settings:
     settings = Settings()
     if path is None:
         return settings
-    tomllib = _toml()
+    tomllib = toml_module()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from bnlint.specifiers import VersionRange, parse_specifier
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 #: TensorFlow 2.16 was the first whose ``tf.keras`` is Keras 3.
 TENSORFLOW_KERAS3 = (2, 16)
@@ -173,6 +167,9 @@ def _pyproject(path: Path) -> Iterator[Requirement]:
     text = _read_text(path)
     if text is None:
         return
+    from bnlint.config import toml_module
+
+    tomllib = toml_module()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Optional, TypeVar
+from typing import Optional, TypeVar
 
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
 
 #: The reserved code for files that cannot be read, decoded or parsed.
 PARSE_ERROR_CODE = "BNL000"
@@ -80,6 +78,16 @@ class LintOptions:
 
         return load_rules(self.selected_codes)
 
+    def rules_triggered_in(self, code: str) -> tuple:
+        """The rule classes whose triggers occur in ``code`` (a text's code, see ``code_only``): the
+        others cannot fire there, so they are neither imported nor run."""
+        if self.rules:
+            return tuple(rule for rule in self.rules if _holds_trigger(code, tuple(rule.triggers)))
+        from bnlint.rules import load_rules, rule_catalog
+
+        catalog = rule_catalog()
+        return load_rules([c for c in self.selected_codes if _holds_trigger(code, catalog[c][1])])
+
 
 @lru_cache(maxsize=16)
 def _resolve_auto_version(start: str) -> str:
@@ -114,7 +122,12 @@ def passes_prefilter(text: str, options: LintOptions) -> bool:
     quarter of the files that mention a trigger word do so only there).
     """
     triggers = options.triggers
-    return _holds_trigger(text, triggers) and _holds_trigger(_PROSE.sub(r"\1", text), triggers)
+    return _holds_trigger(text, triggers) and _holds_trigger(code_only(text), triggers)
+
+
+def code_only(text: str) -> str:
+    """``text`` without its comments and triple-quoted strings: what trigger words are looked for in."""
+    return _PROSE.sub(r"\1", text)
 
 
 def _holds_trigger(text: str, triggers: tuple) -> bool:
@@ -164,44 +177,64 @@ _RECURSION_LIMIT = 60_000
 
 
 class _LargeStackThread:
-    """One long-lived thread with a large stack per process.
+    """One long-lived daemon thread with a large stack per process.
 
     A new thread per file would cost a tenth of the parse: every file would touch fresh stack pages.
-    The thread is made again in a forked child, where the parent's no longer runs.
+    The thread is started again in a forked child, where the parent's no longer runs.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._owner_pid = -1
-        self._executor: Optional[ThreadPoolExecutor] = None
+        self._requests: Optional[queue.SimpleQueue] = None
         self._thread_ident: Optional[int] = None
 
     def run(self, function: Callable[[], T]) -> T:
         """``function()`` on the large-stack thread (directly when already on it)."""
         if threading.get_ident() == self._thread_ident and os.getpid() == self._owner_pid:
             return function()
-        executor = self._executor_of_this_process()
+        requests = self._requests_of_this_process()
+        outcome: list[tuple[bool, object]] = []
+        done = threading.Event()
         old_limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
         try:
-            return executor.submit(function).result()
+            requests.put((function, outcome, done))
+            done.wait()
         finally:
             sys.setrecursionlimit(old_limit)
+        succeeded, value = outcome[0]
+        if not succeeded:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
 
-    def _executor_of_this_process(self) -> ThreadPoolExecutor:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _requests_of_this_process(self) -> queue.SimpleQueue:
         with self._lock:
-            if self._executor is None or self._owner_pid != os.getpid():
+            if self._requests is None or self._owner_pid != os.getpid():
+                requests: queue.SimpleQueue = queue.SimpleQueue()
                 old_size = threading.stack_size()
                 threading.stack_size(_LARGE_STACK_BYTES)
                 try:
-                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="bnlint-lint")
-                    self._thread_ident = self._executor.submit(threading.get_ident).result()
+                    thread = threading.Thread(
+                        target=_serve, args=(requests,), name="bnlint-lint", daemon=True
+                    )
+                    thread.start()
                 finally:
                     threading.stack_size(old_size)
+                self._requests, self._thread_ident = requests, thread.ident
                 self._owner_pid = os.getpid()
-            return self._executor
+            return self._requests
+
+
+def _serve(requests: queue.SimpleQueue) -> None:
+    while True:
+        function, outcome, done = requests.get()
+        try:
+            outcome.append((True, function()))
+        except BaseException as error:
+            outcome.append((False, error))
+        finally:
+            done.set()
 
 
 _large_stack_thread = _LargeStackThread()
@@ -218,9 +251,12 @@ def run_with_large_stack(function: Callable[[], T]) -> T:
 
 def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
     """All diagnostics for one source text (noqa applied, sorted, fixes attached)."""
-    if not passes_prefilter(text, options):
+    if not _holds_trigger(text, options.triggers):
         return []
-    return run_with_large_stack(lambda: _quietly(_lint, text, filename, options))
+    rules = options.rules_triggered_in(code_only(text))
+    if not rules:
+        return []
+    return run_with_large_stack(lambda: _quietly(_lint, text, filename, options, rules))
 
 
 def _quietly(function: Callable[..., T], *arguments: object) -> T:
@@ -344,14 +380,13 @@ def fix_withheld(diagnostic: Diagnostic, problem: str) -> Diagnostic:
     )
 
 
-def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
+def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[Diagnostic]:
     import libcst as cst
 
     from bnlint.facts import build_facts
     from bnlint.parse_in_parts import parse_module
     from bnlint.positions import PositionIndex, split_lines
     from bnlint.rules.base import RuleContext
-    from bnlint.suppression import find_suppressions
 
     problem, fatal = _precheck(text) if _needs_precheck(text) else (None, False)
     if problem is not None and fatal:
@@ -383,11 +418,11 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
         return [
             internal_error(filename, f"the facts engine failed ({type(error).__name__}: {error})")
         ]
-    context = RuleContext(facts, text, options.target_keras_version)
+    context = RuleContext(facts, text, lambda: options.target_keras_version)
     positions = PositionIndex(module)
     suppressions = None
     diagnostics: dict[tuple, Diagnostic] = {}
-    for rule_class in options.rule_classes():
+    for rule_class in rules:
         rule = rule_class()
         try:
             findings = list(rule.check(context))
@@ -400,6 +435,8 @@ def _lint(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
         for finding in findings:
             start, end = positions.range(finding.node)
             if suppressions is None:
+                from bnlint.suppression import find_suppressions
+
                 suppressions = find_suppressions(split_lines(text))
             if suppressions.suppresses(rule.code, (start.row, end.row)):
                 continue

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from typing import TYPE_CHECKING, Optional
 
 from bnlint.diagnostics import Position
 from bnlint.lines import apply_edits, line_offsets, split_lines
+
+if TYPE_CHECKING:
+    import libcst as cst
+    from libcst.metadata import CodeRange
 
 __all__ = ["PositionIndex", "apply_edits", "line_offsets", "split_lines"]
 
 
 class PositionIndex:
-    """Node -> (start, end) positions, resolved on first use with LibCST's PositionProvider."""
+    """Node -> (start, end) positions, resolved on first use with LibCST's PositionProvider (whose
+    package, ``libcst.metadata``, is imported only then: a file without findings never needs it)."""
 
     def __init__(self, module: cst.Module) -> None:
         self._module = module
@@ -23,6 +25,8 @@ class PositionIndex:
     def range(self, node: cst.CSTNode) -> tuple[Position, Position]:
         """1-based start (inclusive) and end (exclusive) of a node."""
         if self._ranges is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
             self._ranges = dict(wrapper.resolve(PositionProvider))
         code_range = self._ranges[node]

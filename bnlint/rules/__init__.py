@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import pkgutil
+import os
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,11 +27,13 @@ CATALOG_MODULE = "catalog"
 @lru_cache(maxsize=1)
 def _rule_modules() -> tuple[str, ...]:
     """The names of the rule modules of this package, sorted."""
-    return tuple(
-        sorted(
-            info.name for info in pkgutil.iter_modules(__path__) if _MODULE_PATTERN.match(info.name)
-        )
+    names = (
+        entry[: -len(".py")]
+        for folder in __path__
+        for entry in os.listdir(folder)
+        if entry.endswith(".py")
     )
+    return tuple(sorted(name for name in names if _MODULE_PATTERN.match(name)))
 
 
 @lru_cache(maxsize=1)
@@ -68,9 +70,17 @@ def triggers_of(codes: Iterable[str]) -> tuple:
 
 
 def load_rules(codes: Iterable[str]) -> tuple[type[Rule], ...]:
-    """The rule classes of these codes (importing their modules now)."""
-    by_code = rules_by_code()
-    return tuple(by_code[code] for code in codes)
+    """The rule classes of these codes (importing their modules now, and only theirs)."""
+    return tuple(_load_rule(code) for code in codes)
+
+
+@cache
+def _load_rule(code: str) -> type[Rule]:
+    module = importlib.import_module(f"{__name__}.{rule_catalog()[code][0]}")
+    for value in vars(module).values():
+        if isinstance(value, type) and getattr(value, "code", None) == code:
+            return value
+    raise RuntimeError(f"{module.__name__} defines no rule {code}")
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Optional, Union
 
@@ -57,11 +57,20 @@ class RuleDoc:
 class RuleContext:
     """What a check may read: the file's facts, its source, and the targeted Keras version."""
 
-    def __init__(self, facts: Facts, source: str, keras_version: str) -> None:
+    def __init__(
+        self, facts: Facts, source: str, keras_version: Union[str, Callable[[], str]]
+    ) -> None:
         self.facts = facts
         self.source = source
-        self.keras_version = keras_version
-        self._lines: Optional[list[str]] = None
+        self._keras_version = keras_version
+
+    @property
+    def keras_version(self) -> str:
+        """The targeted Keras version: "2", "3" or "both" (resolved from the project's declared
+        dependencies on first use, so a file without findings never reads them)."""
+        if callable(self._keras_version):
+            self._keras_version = self._keras_version()
+        return self._keras_version
 
     @property
     def module(self) -> cst.Module:
