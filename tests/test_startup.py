@@ -72,3 +72,14 @@ def test_trigger_words_in_code_next_to_comments_and_strings_are_still_seen(tmp_p
     )
     line = _probe(str(bad), "--no-cache")
     assert line.startswith("exit 1 heavy [") and "'libcst'" in line
+
+
+def test_only_the_rules_whose_trigger_words_occur_are_loaded(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from tensorflow import keras\n\nx = keras.layers.Dropout(0.5, trainable=False)\n",
+        encoding="utf-8",
+    )
+    line = _probe(str(bad), "--no-cache")
+    assert "bnl003_trainable_on_weightless_layer" in line
+    assert "bnl013" not in line and "bnl016" not in line and "bnl017" not in line
