@@ -123,13 +123,14 @@ def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
             continue
         visited.add(key)
         kept = []
+        ignores_here = gitignore.applies_inside(Path(directory))
         for name in sorted(subdirectories):
             full = os.path.join(directory, name)
             if name in DEFAULT_EXCLUDES or name.startswith(".") or _is_virtualenv(full):
                 continue
             if patterns and is_excluded(Path(full), patterns, root):
                 continue
-            if gitignore.matches(Path(full), is_dir=True):
+            if ignores_here and gitignore.matches(Path(full), is_dir=True):
                 continue
             kept.append(name)
         subdirectories[:] = kept
@@ -138,7 +139,7 @@ def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
                 file_path = Path(directory) / name
                 if patterns and is_excluded(file_path, patterns, root):
                     continue
-                if gitignore.matches(file_path):
+                if ignores_here and gitignore.matches(file_path):
                     continue
                 if _is_special(file_path):
                     continue

@@ -10,6 +10,7 @@ As in git, nothing inside an ignored folder can be re-included. The global exclu
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,7 @@ class GitIgnore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
+        self._inside_root = os.path.join(str(self.root), "")  # a path below the root starts so
         self._ignored_dirs: dict[Path, bool] = {}
         self._chains: dict[Path, list[tuple[Path, tuple[Pattern, ...]]]] = {}
 
@@ -198,6 +200,14 @@ class GitIgnore:
         self._chains[folder] = chain
         return chain
 
+    def applies_inside(self, folder: Path) -> bool:
+        """Whether any ignore file has patterns for the entries of ``folder`` (when not, a walk need
+        not ask about each of them)."""
+        folder = folder.absolute()
+        if not os.path.join(str(folder), "").startswith(self._inside_root):
+            return False
+        return bool(self._files_for(folder))
+
     def _decision(self, path: Path, is_dir: bool) -> bool:
         for base, patterns in self._files_for(path.parent):
             relative = path.relative_to(base).as_posix()
@@ -210,7 +220,7 @@ class GitIgnore:
         """Whether the ignore files ignore ``path`` itself (its folders are not looked at: a walk
         that prunes ignored folders never reaches their contents)."""
         path = path.absolute()
-        if path == self.root or self.root not in path.parents:
+        if not str(path).startswith(self._inside_root):
             return False
         return self._directory_ignored(path) if is_dir else self._decision(path, False)
 

@@ -115,6 +115,8 @@ def display_name(path: Path) -> str:
 
 def ignored_codes(settings: Settings, path: Path) -> set[str]:
     """Codes (or prefixes) that ``per-file-ignores`` turns off for this path."""
+    if not settings.per_file_ignores:
+        return set()
     root = settings.project_root or Path.cwd()
     try:
         relative = path.absolute().relative_to(root.absolute()).as_posix()
