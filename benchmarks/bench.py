@@ -194,6 +194,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--fixit-sample", type=int, default=40)
+    parser.add_argument(
+        "--latency-samples",
+        type=int,
+        default=5,
+        help="one-file runs per repetition (they take a fraction of a second, so noise dominates)",
+    )
     args = parser.parse_args(argv)
 
     source = build_corpus(args.corpus_dir)
@@ -257,26 +263,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             median_of(
                 measured, f"fixit ({len(sample)} files)", lambda: run([fixit, "lint", *sample])
             )
-        median_of(
-            measured,
-            "bnlint one Keras file",
-            lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(small)]),
-        )
-        median_of(
-            measured,
-            'python -c "import libcst, click"',
-            lambda: run([sys.executable, "-c", "import libcst, click"]),
-        )
-        median_of(
-            measured,
-            "bnlint one plain file",
-            lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]),
-        )
-        median_of(
-            measured,
-            'python -c "import click"',
-            lambda: run([sys.executable, "-c", "import click"]),
-        )
+        for _ in range(args.latency_samples):  # short runs: more samples, each pair side by side
+            median_of(
+                measured,
+                "bnlint one Keras file",
+                lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(small)]),
+            )
+            median_of(
+                measured,
+                'python -c "import libcst, click"',
+                lambda: run([sys.executable, "-c", "import libcst, click"]),
+            )
+            median_of(
+                measured,
+                "bnlint one plain file",
+                lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]),
+            )
+            median_of(
+                measured,
+                'python -c "import click"',
+                lambda: run([sys.executable, "-c", "import click"]),
+            )
     memory_rss, memory = peak_tree_memory(
         [*bnlint, "check", str(source), "--exit-zero", "--no-cache"]
     )
@@ -286,7 +293,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("| measurement | median (s) | all runs (s) |")
     print("|---|---:|---|")
     for name, values in measured.items():
-        print(f"| {name} | {medians[name]:.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
+        runs = (
+            ", ".join(f"{v:.3f}" for v in values) if len(values) <= 5 else f"{len(values)} runs, "
+        )
+        if len(values) > 5:
+            runs += f"{min(values):.3f} to {max(values):.3f}"
+        print(f"| {name} | {medians[name]:.3f} | {runs} |")
     print(f"| bnlint cold, peak memory of the process tree, PSS (MiB) | {memory:.0f} | |")
     print(f"| bnlint cold, peak memory of the process tree, RSS (MiB) | {memory_rss:.0f} | |")
     print()

@@ -59,10 +59,10 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
-        if context.keras_version == "2" or _keras2_only(context.facts.imports):
-            return
         functional = [m for m in context.facts.models if m.origin == "functional"]
         if not functional:
+            return
+        if context.keras_version == "2" or _keras2_only(context.facts.imports):
             return
         reader = GuardReader(context.module, context.facts.imports, keras_api.BATCHNORM_LAYERS)
         for trace in context.facts.traces:
