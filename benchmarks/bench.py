@@ -263,27 +263,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             median_of(
                 measured, f"fixit ({len(sample)} files)", lambda: run([fixit, "lint", *sample])
             )
+        latency = (
+            ("bnlint one Keras file", [*bnlint, "check", "--no-cache", "--exit-zero", str(small)]),
+            ('python -c "import libcst, click"', [sys.executable, "-c", "import libcst, click"]),
+            ("bnlint one plain file", [*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]),
+            ('python -c "import click"', [sys.executable, "-c", "import click"]),
+        )
         for _ in range(args.latency_samples):  # short runs: more samples, each pair side by side
-            median_of(
-                measured,
-                "bnlint one Keras file",
-                lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(small)]),
-            )
-            median_of(
-                measured,
-                'python -c "import libcst, click"',
-                lambda: run([sys.executable, "-c", "import libcst, click"]),
-            )
-            median_of(
-                measured,
-                "bnlint one plain file",
-                lambda: run([*bnlint, "check", "--no-cache", "--exit-zero", str(plain)]),
-            )
-            median_of(
-                measured,
-                'python -c "import click"',
-                lambda: run([sys.executable, "-c", "import click"]),
-            )
+            for name, command in latency:
+                median_of(measured, name, lambda command=command: run(command))
     memory_rss, memory = peak_tree_memory(
         [*bnlint, "check", str(source), "--exit-zero", "--no-cache"]
     )

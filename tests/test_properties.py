@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from bnlint import parse_in_parts
 from bnlint.engine import LintOptions, fix_text, is_internal_error, lint_text
 from tests.conftest import FIXTURES
+from tests.test_large_files import assert_parts_give_the_whole_tree
 
 settings.register_profile(
     "bnlint-default",
@@ -113,16 +114,7 @@ def test_generated_programs_parsed_in_parts_are_the_programs_parsed_whole(
         mock.patch.object(parse_in_parts, "WHOLE_BYTES", 0),
         mock.patch.object(parse_in_parts, "PART_BYTES", 1),
     ):
-        try:
-            whole = cst.parse_module(text)
-        except cst.ParserSyntaxError:
-            with pytest.raises(cst.ParserSyntaxError):
-                parse_in_parts.parse_module(text)
-            return
-        in_parts = parse_in_parts.parse_module(text)
-    # Not always ``text``: LibCST drops some trailing blank lines.
-    assert in_parts.code == whole.code
-    assert in_parts.deep_equals(whole)
+        assert_parts_give_the_whole_tree(text)
 
 
 # --- Mutated fixtures ---
