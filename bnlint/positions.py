@@ -15,8 +15,8 @@ __all__ = ["PositionIndex", "apply_edits", "line_offsets", "split_lines"]
 
 
 class PositionIndex:
-    """Node -> (start, end) positions, resolved on first use with LibCST's PositionProvider (whose
-    package, ``libcst.metadata``, is imported only then: a file without findings never needs it)."""
+    """Node -> (start, end) positions, resolved on first use with LibCST's PositionProvider (a file
+    without findings never pays for the walk)."""
 
     def __init__(self, module: cst.Module) -> None:
         self._module = module

@@ -36,50 +36,44 @@ def _probe(*arguments: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def _probe_source(tmp_path: Path, source: str) -> str:
+    """Run ``bnlint check --no-cache`` on a file holding ``source``; the probe's summary line."""
+    path = tmp_path / "probed.py"
+    path.write_text(source, encoding="utf-8")
+    return _probe(str(path), "--no-cache")
+
+
+DROPOUT_FINDING = "from tensorflow import keras\n\nx = keras.layers.Dropout(0.5, trainable=False)\n"
+
+
 def test_a_file_without_trigger_words_imports_neither_libcst_nor_rules(tmp_path: Path) -> None:
-    plain = tmp_path / "plain.py"
-    plain.write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
-    assert _probe(str(plain), "--no-cache") == "exit 0 heavy []"
+    assert _probe_source(tmp_path, "def add(a, b):\n    return a + b\n") == "exit 0 heavy []"
 
 
 def test_a_keras_file_loads_the_rules_and_reports(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text(
-        "from tensorflow import keras\n\nx = keras.layers.Dropout(0.5, trainable=False)\n",
-        encoding="utf-8",
-    )
-    line = _probe(str(bad), "--no-cache")
+    line = _probe_source(tmp_path, DROPOUT_FINDING)
     assert line.startswith("exit 1 heavy [") and "'libcst'" in line
 
 
 def test_trigger_words_only_in_comments_and_docstrings_do_not_cost_a_parse(tmp_path: Path) -> None:
-    prose = tmp_path / "prose.py"
-    prose.write_text(
+    prose = (
         'def schedule(step):\n    """The learning rate during training; \\""" trainable."""\n'
-        "    return 0.1 / step  # BatchNorm layers stay trainable\n",
-        encoding="utf-8",
+        "    return 0.1 / step  # BatchNorm layers stay trainable\n"
     )
-    assert _probe(str(prose), "--no-cache") == "exit 0 heavy []"
+    assert _probe_source(tmp_path, prose) == "exit 0 heavy []"
 
 
 def test_trigger_words_in_code_next_to_comments_and_strings_are_still_seen(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text(
+    source = (
         "from tensorflow import keras\n\n"
         "# it's a comment\n"
-        'note = "# not a comment"; dropout = keras.layers.Dropout(0.5, trainable=False)\n',
-        encoding="utf-8",
+        'note = "# not a comment"; dropout = keras.layers.Dropout(0.5, trainable=False)\n'
     )
-    line = _probe(str(bad), "--no-cache")
+    line = _probe_source(tmp_path, source)
     assert line.startswith("exit 1 heavy [") and "'libcst'" in line
 
 
 def test_only_the_rules_whose_trigger_words_occur_are_loaded(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text(
-        "from tensorflow import keras\n\nx = keras.layers.Dropout(0.5, trainable=False)\n",
-        encoding="utf-8",
-    )
-    line = _probe(str(bad), "--no-cache")
+    line = _probe_source(tmp_path, DROPOUT_FINDING)
     assert "bnl003_trainable_on_weightless_layer" in line
     assert "bnl013" not in line and "bnl016" not in line and "bnl017" not in line
