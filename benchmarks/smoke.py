@@ -85,7 +85,7 @@ def build_corpus(cache_dir: Path, wheels: Sequence[str] = WHEELS) -> Path:
 
 def count_files(source: Path) -> int:
     """How many files bnlint's own discovery finds under ``source`` (excluded folders left out)."""
-    from bnlint.discovery import discover
+    from bnlint.project.discovery import discover
 
     return sum(1 for _ in discover([source], [], source))
 

@@ -12,8 +12,8 @@ from typing import Any, Optional
 import click
 
 from bnlint import __version__
-from bnlint.config import KERAS_VERSIONS, ConfigError, Settings, load_settings, select_codes
 from bnlint.formats import FORMAT_NAMES, get_formatter
+from bnlint.project.config import KERAS_VERSIONS, ConfigError, Settings, load_settings, select_codes
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1

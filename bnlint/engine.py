@@ -93,7 +93,7 @@ class LintOptions:
 def _resolve_auto_version(start: str) -> str:
     from pathlib import Path
 
-    from bnlint.keras_version import resolve_keras_version
+    from bnlint.project.keras_version import resolve_keras_version
 
     return resolve_keras_version("auto", Path(start))
 

@@ -23,9 +23,9 @@ Report = tuple[int, int, str, type]
 @lru_cache(maxsize=64)
 def _settings_for(folder: Path) -> tuple[object, object]:
     """(settings, lint options) for files in ``folder``, from the nearest ``[tool.bnlint]``."""
-    from bnlint.config import load_settings, select_codes
     from bnlint.engine import LintOptions
-    from bnlint.keras_version import resolve_keras_version
+    from bnlint.project.config import load_settings, select_codes
+    from bnlint.project.keras_version import resolve_keras_version
     from bnlint.rules import available_codes
 
     settings = load_settings(None, folder)
@@ -53,8 +53,8 @@ class BnlintChecker:
 
     def run(self) -> Iterator[Report]:
         """Yield bnlint's diagnostics for the file in flake8's shape."""
-        from bnlint.config import ConfigError
         from bnlint.engine import lint_text
+        from bnlint.project.config import ConfigError
         from bnlint.runner import ignored_codes
 
         path = self._path()

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from bnlint.config import Settings
 from bnlint.diagnostics import Diagnostic
-from bnlint.discovery import discover
 from bnlint.engine import (
     LintOptions,
     fix_text,
@@ -22,6 +20,8 @@ from bnlint.engine import (
     lint_text,
     parse_error,
 )
+from bnlint.project.config import Settings
+from bnlint.project.discovery import discover
 from bnlint.sources import SourceError, decode_python, write_atomically
 
 #: Below this many files a run stays in one process: starting workers would cost more than it saves.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from bnlint.specifiers import VersionRange, parse_specifier
+from bnlint.project.specifiers import VersionRange, parse_specifier
 
 #: TensorFlow 2.16 was the first whose ``tf.keras`` is Keras 3.
 TENSORFLOW_KERAS3 = (2, 16)
@@ -167,7 +167,7 @@ def _pyproject(path: Path) -> Iterator[Requirement]:
     text = _read_text(path)
     if text is None:
         return
-    from bnlint.config import toml_module
+    from bnlint.project.config import toml_module
 
     tomllib = toml_module()
     try:

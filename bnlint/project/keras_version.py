@@ -12,6 +12,6 @@ def resolve_keras_version(setting: str, start: Path) -> str:
     project around ``start`` (the linted path: the nearest folder upwards with dependency files)."""
     if setting in ("2", "3"):
         return setting
-    from bnlint.dependencies import detect_keras_version
+    from bnlint.project.dependencies import detect_keras_version
 
     return detect_keras_version(start) or BOTH

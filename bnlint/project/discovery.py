@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from stat import S_ISREG
 
-from bnlint.gitignore import GitIgnore
+from bnlint.project.gitignore import GitIgnore
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
