@@ -9,8 +9,8 @@ import libcst as cst
 
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
-from bnlint.facts.builder import has_star_args, keyword, positional
 from bnlint.facts.imports import ImportTable, dotted_name
+from bnlint.facts.values import has_star_args, keyword, positional
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 #: Methods of a TF1 optimizer that build the train op.

@@ -1,0 +1,193 @@
+"""Expressions: names, attributes, subscripts, literals and comprehensions, evaluated to values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from bnlint.facts.nodes import EXPRESSION_TYPES, STATEMENT_TYPES, code_children
+from bnlint.facts.objects import (
+    Const,
+    KerasName,
+    Layers,
+    ListValue,
+    Obj,
+    OptimizerOf,
+    Tensor,
+    Value,
+)
+from bnlint.facts.state import BuilderState
+from bnlint.facts.values import NAME_CONSTANTS, Frame, literal, merge_tensors
+
+
+class ExpressionInterpreter(BuilderState):
+    """Evaluates expressions to values (unknown is ``None``)."""
+
+    #: Expression type -> the (unbound) method that evaluates it, resolved once per subclass.
+    _handlers: ClassVar[dict[type, Callable[..., Value]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {
+            node_type: getattr(cls, name) for node_type, name in _EXPRESSION_HANDLERS.items()
+        }
+
+    def expr(self, node: cst.BaseExpression) -> Value:
+        handler = self._handlers.get(type(node))
+        if handler is not None:
+            return handler(self, node)
+        return self.generic(node)
+
+    def literal_expr(self, node: cst.BaseExpression) -> Value:
+        constant = literal(node)
+        return constant if constant is not None else self.generic(node)
+
+    def sequence(self, node: cst.List | cst.Tuple) -> Value:
+        items = tuple(self.expr(element.value) for element in node.elements)
+        return ListValue(items, tuple(node.elements))
+
+    def lambda_expr(self, node: cst.Lambda) -> Value:
+        return None
+
+    def if_expr(self, node: cst.IfExp) -> Value:
+        self.expr(node.test)
+        body = self.expr(node.body)
+        orelse = self.expr(node.orelse)
+        return body if body == orelse else None
+
+    def named_expr(self, node: cst.NamedExpr) -> Value:
+        value = self.expr(node.value)
+        self.assign(node.target, value, node)
+        return value
+
+    def generic(self, node: cst.CSTNode) -> Value:
+        """Evaluate every sub-expression; the result is a tensor if any input is one, else unknown."""
+        tensors: list[Tensor] = []
+        for child in code_children(node):
+            child_type = type(child)
+            if child_type in EXPRESSION_TYPES:
+                value = self.expr(child)
+            elif child_type in STATEMENT_TYPES:
+                self.statement(child)
+                continue
+            elif child_type is cst.IndentedBlock:
+                self.block(child)
+                continue
+            else:
+                value = self.generic(child)
+            if type(value) is Tensor:
+                tensors.append(value)
+        return merge_tensors(tensors)
+
+    def name(self, node: cst.Name) -> Value:
+        constant = NAME_CONSTANTS.get(node.value)
+        if constant is not None:
+            return constant
+        found, value = self.frame.lookup(node.value)
+        if found:
+            return value
+        canonical = self.imports.canonical(node)
+        return KerasName(canonical) if canonical else None
+
+    def attribute(self, node: cst.Attribute) -> Value:
+        head = node
+        while isinstance(head, cst.Attribute):
+            head = head.value  # type: ignore[assignment]
+        if isinstance(head, cst.Name) and not self.frame.lookup(head.value)[0]:
+            qualified = self.imports.qualified(node)
+            if qualified is not None:
+                canonical = self.imports.canonical(node)
+                return KerasName(canonical) if canonical else None
+        owner = self.expr(node.value)
+        return self.attribute_of(owner, node.attr.value)
+
+    def attribute_of(self, owner: Value, attr: str) -> Value:
+        if isinstance(owner, KerasName):
+            return KerasName(f"{owner.canonical}.{attr}")
+        if not isinstance(owner, Obj):
+            return None
+        if attr in owner.attrs:
+            return owner.attrs[attr]
+        if owner.kind in ("model", "part", "layer") or owner.user_class is not None:
+            if attr in ("layers", "submodules", "_layers", "_flatten_layers"):
+                return Layers(owner)
+            if attr in ("input", "inputs", "output", "outputs"):
+                return Tensor(frozenset({owner}), symbolic=True)
+            if attr == "optimizer":
+                return OptimizerOf(owner)
+        return None
+
+    def subscript(self, node: cst.Subscript) -> Value:
+        owner = self.expr(node.value)
+        index_literal: Optional[Const] = None
+        sliced = False
+        for element in node.slice:
+            inner = element.slice
+            if isinstance(inner, cst.Index):
+                value = self.expr(inner.value)
+                if isinstance(value, Const):
+                    index_literal = value
+            else:
+                sliced = True
+                self.generic(inner)
+        if isinstance(owner, Layers):
+            if sliced or len(node.slice) != 1:
+                return Layers(owner.owner, sliced=True)
+            key = index_literal.value if index_literal is not None else ("expr", id(node))
+            return self.part(owner.owner, ("index", key), node)
+        if (
+            isinstance(owner, ListValue)
+            and index_literal is not None
+            and isinstance(index_literal.value, int)
+        ):
+            try:
+                return owner.items[index_literal.value]
+            except IndexError:
+                return None
+        if isinstance(owner, Tensor):
+            return owner
+        return None
+
+    def comprehension(self, node: cst.BaseComp) -> Value:
+        saved = self.frame
+        self.frame = Frame(saved)
+        try:
+            clause: Optional[cst.CompFor] = node.for_in
+            while clause is not None:
+                iterable = self.expr(clause.iter)
+                self.bind_loop_target(clause.target, iterable, clause)
+                for condition in clause.ifs:
+                    self.expr(condition.test)
+                clause = clause.inner_for_in
+            if isinstance(node, cst.DictComp):
+                self.expr(node.key)
+                self.expr(node.value)
+            else:
+                self.expr(node.elt)  # type: ignore[attr-defined]
+        finally:
+            self.frame = saved
+        return None
+
+
+#: The method that evaluates each expression type (others are evaluated generically).
+_EXPRESSION_HANDLERS: dict[type, str] = {
+    cst.Name: "name",
+    cst.Attribute: "attribute",
+    cst.Call: "call",
+    cst.Subscript: "subscript",
+    cst.Integer: "literal_expr",
+    cst.Float: "literal_expr",
+    cst.SimpleString: "literal_expr",
+    cst.UnaryOperation: "literal_expr",
+    cst.List: "sequence",
+    cst.Tuple: "sequence",
+    cst.Lambda: "lambda_expr",
+    cst.ListComp: "comprehension",
+    cst.SetComp: "comprehension",
+    cst.GeneratorExp: "comprehension",
+    cst.DictComp: "comprehension",
+    cst.IfExp: "if_expr",
+    cst.NamedExpr: "named_expr",
+}
