@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Optional, TypeVar
 
+from bnlint.code_text import code_only
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
 
 #: The reserved code for files that cannot be read, decoded or parsed.
@@ -105,15 +106,6 @@ def _triggers(codes: tuple[str, ...]) -> tuple:
     return triggers_of(codes)
 
 
-#: What no rule reads: comments and triple-quoted strings (docstrings). Single-quoted strings are
-#: kept (a rule may read ``setattr(layer, "trainable", False)``), and are matched in the same
-#: left-to-right scan so that a quote inside a comment, or a ``#`` inside a string, is not misread.
-_PROSE = re.compile(
-    r"\'\'\'(?:\\[\s\S]|[^\\])*?\'\'\'|\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\"|#[^\r\n]*"
-    r"|(\'(?:\\[\s\S]|[^\'\\\r\n])*\'|\"(?:\\[\s\S]|[^\"\\\r\n])*\")"
-)
-
-
 def passes_prefilter(text: str, options: LintOptions) -> bool:
     """Whether a text holds a trigger of the selected rules in its code (else it is not parsed).
 
@@ -123,11 +115,6 @@ def passes_prefilter(text: str, options: LintOptions) -> bool:
     """
     triggers = options.triggers
     return _holds_trigger(text, triggers) and _holds_trigger(code_only(text), triggers)
-
-
-def code_only(text: str) -> str:
-    """``text`` without its comments and triple-quoted strings: what trigger words are looked for in."""
-    return _PROSE.sub(r"\1", text)
 
 
 def _holds_trigger(text: str, triggers: tuple) -> bool:
@@ -253,10 +240,11 @@ def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic
     """All diagnostics for one source text (noqa applied, sorted, fixes attached)."""
     if not _holds_trigger(text, options.triggers):
         return []
-    rules = options.rules_triggered_in(code_only(text))
+    code = code_only(text)
+    rules = options.rules_triggered_in(code)
     if not rules:
         return []
-    return run_with_large_stack(lambda: _quietly(_lint, text, filename, options, rules))
+    return run_with_large_stack(lambda: _quietly(_lint, text, code, filename, options, rules))
 
 
 def _quietly(function: Callable[..., T], *arguments: object) -> T:
@@ -380,7 +368,9 @@ def fix_withheld(diagnostic: Diagnostic, problem: str) -> Diagnostic:
     )
 
 
-def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[Diagnostic]:
+def _lint(
+    text: str, code: str, filename: str, options: LintOptions, rules: tuple
+) -> list[Diagnostic]:
     import libcst as cst
 
     from bnlint.facts import build_facts
@@ -411,7 +401,7 @@ def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[
         return [internal_error(filename, f"LibCST failed ({type(error).__name__}: {error})")]
 
     try:
-        facts = build_facts(module)
+        facts = build_facts(module, code)
     except RecursionError:
         return [parse_error(filename, "cannot analyse: too deeply nested")]
     except Exception as error:  # a bug in bnlint must not stop the run

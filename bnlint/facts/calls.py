@@ -18,12 +18,16 @@ from bnlint.facts.events import (
     TrainableEvent,
     TrainEvent,
 )
+from bnlint.facts.forwarding import training_parameter
 from bnlint.facts.objects import (
     Const,
     Enumerated,
+    IndexRange,
     KerasName,
+    LayerCount,
     Layers,
     Obj,
+    Span,
     Tensor,
     UserClass,
     UserFunction,
@@ -99,6 +103,45 @@ _HARMLESS_METHODS = frozenset(
 )
 
 
+#: Builtins that keep track of layer lists: ``reversed(M.layers)``, ``len(M.layers)``, ``range(...)``.
+_LAYER_LIST_FUNCTIONS = frozenset({"reversed", "len", "range"})
+
+
+def _layer_list_call(name: str, values: list[Value]) -> Value:
+    """``reversed(M.layers)`` is the same layers, ``len(M.layers)`` their count, and
+    ``range(k, len(M.layers))`` indices over a span of them; None for anything else."""
+    if name == "reversed" and len(values) == 1 and isinstance(values[0], Layers):
+        return values[0]
+    if (
+        name == "len"
+        and len(values) == 1
+        and isinstance(values[0], Layers)
+        and not values[0].sliced
+    ):
+        return LayerCount(values[0].owner)
+    if name != "range" or not 1 <= len(values) <= 2:
+        return None
+    counts = [value for value in values if isinstance(value, LayerCount)]
+    if not counts or any(count.owner is not counts[0].owner for count in counts):
+        return None
+    bounds = [
+        _index_bound(value) for value in ([Const(0), *values] if len(values) == 1 else values)
+    ]
+    if any(bound is False for bound in bounds):
+        return None
+    start, stop = bounds
+    return IndexRange(counts[0].owner, Span(start or None, stop))  # type: ignore[arg-type]
+
+
+def _index_bound(value: Value) -> object:
+    """A range bound as a list index (None: the end), or False when it is not one."""
+    if isinstance(value, Const) and type(value.value) is int:
+        return value.value
+    if isinstance(value, LayerCount):
+        return value.offset if value.offset < 0 else None if value.offset == 0 else False
+    return False
+
+
 class CallInterpreter(BuilderState):
     """Evaluates calls and records what they do to Keras objects."""
 
@@ -126,19 +169,18 @@ class CallInterpreter(BuilderState):
             return self.instantiate(callee, node, args)
         if isinstance(callee, Obj) and callee.kind in ("model", "layer", "part"):
             return self.layer_call(callee, node, args)
+        if isinstance(callee, Obj) and callee.user_class is not None:
+            return self.instance_call(callee, callee.user_class, node, args)
         if method is not None and isinstance(receiver, Obj):
             return self.method_call(receiver, method, node, args)
         if isinstance(func, cst.Name) and func.value == "setattr":
             return self.setattr_call(node, args)
         if isinstance(func, cst.Name) and func.value == "enumerate" and args:
             return Enumerated(args[0][1])
-        if (
-            isinstance(func, cst.Name)
-            and func.value == "reversed"
-            and args
-            and isinstance(args[0][1], Layers)
-        ):
-            return args[0][1]
+        if isinstance(func, cst.Name) and func.value in _LAYER_LIST_FUNCTIONS:
+            counted = _layer_list_call(func.value, [value for _, value in args])
+            if counted is not None:
+                return counted
         harmless = (isinstance(func, cst.Name) and func.value in _HARMLESS_FUNCTIONS) or (
             method in _HARMLESS_METHODS
         )
@@ -216,18 +258,42 @@ class CallInterpreter(BuilderState):
         if method == "get_layer":
             arg = keyword(node, "name") or keyword(node, "index") or positional(node, 0)
             key: object = ("get_layer", id(node))
-            if arg is not None:
-                given = values.get(id(arg))
-                if isinstance(given, Const):
-                    key = ("get_layer", given.value)
-            return self.part(receiver, key, node)
+            given = values.get(id(arg)) if arg is not None else None
+            if isinstance(given, Const):
+                key = ("get_layer", given.value)
+            part = self.part(receiver, key, node)
+            if isinstance(given, Const) and isinstance(given.value, str):
+                part.layer_name = given.value
+            return part
         self.emit(MethodCallEvent, node, receiver=receiver, method=method)
         if method in ("__call__", "call"):
             return self.layer_call(receiver, node, args)
         return None
 
+    def instance_call(
+        self, callee: Obj, cls: UserClass, node: cst.Call, args: list[tuple[cst.Arg, Value]]
+    ) -> Value:
+        """``obj(x)`` on an instance of a plain same-file class: a model call when its
+        ``__call__`` forwards a training flag, else its ``__call__`` followed like any method."""
+        if training_parameter(cls) is not None:
+            return self.layer_call(callee, node, args)
+        method = cls.methods.get("__call__")
+        if method is not None:
+            return self.inline(method, node, args, self_obj=callee)
+        self.escape(node, args)
+        return None
+
     def layer_call(self, callee: Obj, node: cst.Call, args: list[tuple[cst.Arg, Value]]) -> Value:
-        training_arg = keyword(node, "training") or positional(node, 1)
+        parameter = training_parameter(callee.user_class) if callee.user_class else None
+        training_arg = keyword(node, "training")
+        training_keyword = "training"
+        if training_arg is None and parameter is not None:
+            training_keyword = parameter.name
+            training_arg = keyword(node, parameter.name)
+            if training_arg is None and parameter.position is not None:
+                training_arg = positional(node, parameter.position)
+        elif training_arg is None:
+            training_arg = positional(node, 1)
         training: object = TRAINING_ABSENT
         if training_arg is not None:
             constant = literal(training_arg.value)
@@ -238,6 +304,9 @@ class CallInterpreter(BuilderState):
             )
         elif any(arg.star == "**" for arg in node.args):
             training = TRAINING_OTHER
+        elif parameter is not None and parameter.default == Const(True):
+            training = True
+        self._add_to_current_self(callee)
         inputs = tuple(value for arg, value in args if arg.keyword is None and not arg.star)
         tensors = [t for _, v in args for t in tensors_in(v)]
         symbolic = any(t.symbolic for t in tensors)
@@ -247,12 +316,26 @@ class CallInterpreter(BuilderState):
             callee=callee,
             training=training,
             training_arg=training_arg,
+            training_keyword=training_keyword,
             inputs=inputs,
             symbolic=symbolic,
             statement=self.current_statement,
         )
         sources = frozenset({callee}).union(*(t.sources for t in tensors))
-        return Tensor(sources, symbolic)
+        graphs = merge_tensors(tensors).graphs if tensors else ()  # type: ignore[union-attr]
+        return Tensor(sources, symbolic, graphs)
+
+    def _add_to_current_self(self, callee: Obj) -> None:
+        """A layer or model called inside a method of an object is part of that object."""
+        owner = self.current_self
+        if (
+            owner is not None
+            and callee is not owner
+            and callee.kind != "part"
+            and callee not in owner.members
+            and not callee.contains(owner)
+        ):
+            owner.members.append(callee)
 
     def setattr_call(self, node: cst.Call, args: list[tuple[cst.Arg, Value]]) -> Value:
         if len(args) == 3 and args[1][1] == Const("trainable") and isinstance(args[0][1], Obj):

@@ -10,11 +10,14 @@ import libcst as cst
 from bnlint.facts.nodes import EXPRESSION_TYPES, STATEMENT_TYPES, code_children
 from bnlint.facts.objects import (
     Const,
+    IndexRange,
     KerasName,
+    LayerCount,
     Layers,
     ListValue,
     Obj,
     OptimizerOf,
+    Span,
     Tensor,
     Value,
 )
@@ -101,9 +104,10 @@ class ExpressionInterpreter(BuilderState):
                 canonical = self.imports.canonical(node)
                 return KerasName(canonical) if canonical else None
         owner = self.expr(node.value)
-        return self.attribute_of(owner, node.attr.value)
+        return self.attribute_of(owner, node.attr.value, node)
 
-    def attribute_of(self, owner: Value, attr: str) -> Value:
+    def attribute_of(self, owner: Value, attr: str, node: Optional[cst.CSTNode] = None) -> Value:
+        """``owner.attr``: what bnlint knows of it (``node``: where, for ``base.output``)."""
         if isinstance(owner, KerasName):
             return KerasName(f"{owner.canonical}.{attr}")
         if not isinstance(owner, Obj):
@@ -114,7 +118,7 @@ class ExpressionInterpreter(BuilderState):
             if attr in ("layers", "submodules", "_layers", "_flatten_layers"):
                 return Layers(owner)
             if attr in ("input", "inputs", "output", "outputs"):
-                return Tensor(frozenset({owner}), symbolic=True)
+                return Tensor(frozenset({owner}), True, _graph_of(owner, node))
             if attr == "optimizer":
                 return OptimizerOf(owner)
         return None
@@ -122,19 +126,25 @@ class ExpressionInterpreter(BuilderState):
     def subscript(self, node: cst.Subscript) -> Value:
         owner = self.expr(node.value)
         index_literal: Optional[Const] = None
-        sliced = False
+        index_range: Optional[IndexRange] = None
+        span: Optional[Span] = None
         for element in node.slice:
             inner = element.slice
             if isinstance(inner, cst.Index):
                 value = self.expr(inner.value)
                 if isinstance(value, Const):
                     index_literal = value
+                elif isinstance(value, IndexRange):
+                    index_range = value
             else:
-                sliced = True
-                self.generic(inner)
+                span = self._span(inner)
         if isinstance(owner, Layers):
-            if sliced or len(node.slice) != 1:
-                return Layers(owner.owner, sliced=True)
+            if len(node.slice) != 1:
+                return Layers(owner.owner, Span())
+            if span is not None:
+                return Layers(owner.owner, _narrowed(owner.span, span))
+            if index_range is not None and index_range.owner is owner.owner:
+                return self.part(owner.owner, ("range", id(node)), node, index_range.span)
             key = index_literal.value if index_literal is not None else ("expr", id(node))
             return self.part(owner.owner, ("index", key), node)
         if (
@@ -149,6 +159,36 @@ class ExpressionInterpreter(BuilderState):
         if isinstance(owner, Tensor):
             return owner
         return None
+
+    def _span(self, node: cst.Slice) -> Span:
+        """The literal bounds of ``[a:b]``; a bound that is not a literal int, or a step, reaches
+        every layer."""
+        known = node.step is None
+        bounds: list[Optional[int]] = []
+        for bound in (node.lower, node.upper):
+            value = self.expr(bound) if bound is not None else None
+            if isinstance(value, Const) and type(value.value) is int:
+                bounds.append(value.value)
+            else:
+                bounds.append(None)
+                known = known and bound is None
+        if node.step is not None:
+            self.expr(node.step)
+        return Span(bounds[0], bounds[1]) if known else Span()
+
+    def binary(self, node: cst.BinaryOperation) -> Value:
+        """``len(M.layers) - n`` is kept (an index into the layers); anything else is generic."""
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        if (
+            isinstance(left, LayerCount)
+            and isinstance(right, Const)
+            and type(right.value) is int
+            and isinstance(node.operator, (cst.Add, cst.Subtract))
+        ):
+            sign = 1 if isinstance(node.operator, cst.Add) else -1
+            return LayerCount(left.owner, left.offset + sign * right.value)
+        return merge_tensors([v for v in (left, right) if isinstance(v, Tensor)])
 
     def comprehension(self, node: cst.BaseComp) -> Value:
         saved = self.frame
@@ -190,4 +230,21 @@ _EXPRESSION_HANDLERS: dict[type, str] = {
     cst.DictComp: "comprehension",
     cst.IfExp: "if_expr",
     cst.NamedExpr: "named_expr",
+    cst.BinaryOperation: "binary",
 }
+
+
+def _graph_of(owner: Obj, node: Optional[cst.CSTNode]) -> tuple:
+    """``{(model, node)}`` when ``owner.output`` (or input) is a tensor of a model's own graph."""
+    root: Optional[Obj] = owner
+    if owner.kind == "part":
+        ancestors = owner.ancestors()
+        root = ancestors[-1] if ancestors else None
+    if node is None or root is None or root.kind != "model":
+        return ()
+    return ((root, node),)
+
+
+def _narrowed(outer: Optional[Span], inner: Span) -> Span:
+    """A slice of a slice: only the simple case of slicing the whole list is exact."""
+    return inner if outer is None else Span()

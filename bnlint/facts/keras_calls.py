@@ -7,7 +7,7 @@ from typing import Optional
 import libcst as cst
 
 from bnlint import keras_api
-from bnlint.facts.events import AddEvent, CompileEvent
+from bnlint.facts.events import AddEvent, CompileEvent, GraphModelEvent
 from bnlint.facts.objects import Const, ListValue, Obj, Tensor, Value
 from bnlint.facts.state import BuilderState
 from bnlint.facts.values import has_star_args, keyword, merge_tensors, positional, tensors_in
@@ -63,13 +63,20 @@ class KerasCallInterpreter(BuilderState):
             _, outputs = arg_value("outputs", 1)
             if outputs is None:
                 model.members_complete = False
+            graphs: dict[int, tuple[Obj, cst.CSTNode]] = {}
             for value in (inputs, outputs):
                 for tensor in tensors_in(value):
                     for source in tensor.sources:
                         if source not in model.members:
                             model.members.append(source)
+                    for base, where in tensor.graphs:
+                        if id(base) not in graphs or _is_output(where, graphs[id(base)][1]):
+                            graphs[id(base)] = (base, where)
                 if value is not None and not tensors_in(value):
                     model.members_complete = False
+            for base, where in graphs.values():
+                model.graph_bases.append(base)
+                self.emit(GraphModelEvent, where, model=model, base=base)
             return model
         application = keras_api.application_name(canonical)
         if application is not None and application in keras_api.APPLICATIONS:
@@ -132,3 +139,13 @@ class KerasCallInterpreter(BuilderState):
             obj.learning_rate = float(rate.value)
             obj.learning_rate_known = True
         return obj
+
+
+def _is_output(candidate: cst.CSTNode, chosen: cst.CSTNode) -> bool:
+    """Whether ``candidate`` (a ``base.output``) should replace ``chosen`` (a ``base.input``) as the
+    place a model built on ``base``'s graph is reported."""
+    return _attr(candidate).startswith("output") and not _attr(chosen).startswith("output")
+
+
+def _attr(node: cst.CSTNode) -> str:
+    return node.attr.value if isinstance(node, cst.Attribute) else ""

@@ -10,7 +10,7 @@ import libcst as cst
 
 from bnlint.facts.events import TrainableEvent
 from bnlint.facts.imports import dotted_name
-from bnlint.facts.objects import Const, Enumerated, Layers, ListValue, Obj, Value
+from bnlint.facts.objects import Const, Enumerated, IndexRange, Layers, ListValue, Obj, Value
 from bnlint.facts.results import AttributeAssignment
 from bnlint.facts.state import BuilderState
 from bnlint.facts.values import literal
@@ -215,7 +215,9 @@ class StatementInterpreter(BuilderState):
 
     def element_of(self, iterable: Value, loop: cst.CSTNode) -> Value:
         if isinstance(iterable, Layers):
-            return self.part(iterable.owner, ("loop", id(loop)), loop)
+            return self.part(iterable.owner, ("loop", id(loop)), loop, iterable.span)
+        if isinstance(iterable, IndexRange):
+            return iterable
         if isinstance(iterable, ListValue) and iterable.items:
             first = iterable.items[0]
             if all(item is first for item in iterable.items):

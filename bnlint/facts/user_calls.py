@@ -30,9 +30,12 @@ class UserCallInterpreter(BuilderState):
             function.closure if isinstance(function.closure, Frame) else self.module_frame
         )
         params = self._param_names(node)
+        frame.params = frozenset(params)
+        agreed = self.agreed_arguments(function)
+        is_method = self_obj is not None and self._is_instance_method(node)
         for index, name in enumerate(params):
-            value: Value = None
-            if index == 0 and self_obj is not None and self._is_instance_method(node):
+            value: Value = agreed.get(name)
+            if index == 0 and is_method:
                 value = self_obj
             elif index == 1 and owner is not None and owner.is_keras and node.name.value == "call":
                 value = Tensor(frozenset(), symbolic=True)
@@ -46,7 +49,16 @@ class UserCallInterpreter(BuilderState):
             loop=None,
             loop_iter=None,
         )
-        saved = (self.frame, self.trace, self.ctx, self.cond, self.stack, self.returns)
+        saved = (
+            self.frame,
+            self.trace,
+            self.ctx,
+            self.cond,
+            self.stack,
+            self.returns,
+            self.inline_calls,
+            self.current_self,
+        )
         self.frame, self.trace, self.ctx, self.cond, self.stack, self.returns = (
             frame,
             trace,
@@ -55,11 +67,40 @@ class UserCallInterpreter(BuilderState):
             [node],
             [[]],
         )
+        self.inline_calls, self.current_self = [], self_obj if is_method else None
         try:
             self.block(node.body)
         finally:
-            self.frame, self.trace, self.ctx, self.cond, self.stack, self.returns = saved
+            (
+                self.frame,
+                self.trace,
+                self.ctx,
+                self.cond,
+                self.stack,
+                self.returns,
+                self.inline_calls,
+                self.current_self,
+            ) = saved
         return trace
+
+    def agreed_arguments(self, function: UserFunction) -> dict[str, Value]:
+        """The parameters that every call of ``function`` in the file binds to the same Keras
+        object or literal (empty when some call was not seen or the function is referenced
+        otherwise, say passed to ``tf.function`` or ``strategy.run``)."""
+        sites = self.call_sites.get(id(function.node))
+        if not sites or len(sites) != self.call_count(function.node.name.value):
+            return {}
+        bindings = list(sites.values())
+        agreed: dict[str, Value] = {}
+        for name, first in bindings[0].items():
+            known = (isinstance(first, Obj) and first.kind != "tape") or isinstance(first, Const)
+            if known and all(
+                binding.get(name) is first
+                or (isinstance(first, Const) and binding.get(name) == first)
+                for binding in bindings[1:]
+            ):
+                agreed[name] = first
+        return agreed
 
     @staticmethod
     def _param_names(node: cst.FunctionDef) -> list[str]:
@@ -90,12 +131,13 @@ class UserCallInterpreter(BuilderState):
     ) -> Value:
         if cls.is_keras:
             self.record_call(f"user:{cls.name}", node)
-            self._bind_init_attributes(cls, args)
+        self._bind_init_attributes(cls, args)
         self.escape(node, args)
         return cls.instance
 
     def _bind_init_attributes(self, cls: UserClass, args: list[tuple[cst.Arg, Value]]) -> None:
-        """``GAN(generator=g)`` whose ``__init__`` does ``self.generator = generator``: bind the attribute.
+        """``GAN(generator=g)`` or ``Trainer(model)`` whose ``__init__`` does ``self.generator =
+        generator``: bind the attribute.
 
         Only Keras objects passed straight to an attribute the ``__init__`` left unknown are bound; an
         attribute given different objects by two instantiations becomes unknown again.
@@ -149,7 +191,12 @@ class UserCallInterpreter(BuilderState):
         args: list[tuple[cst.Arg, Value]],
         self_obj: Optional[Obj],
     ) -> Value:
+        """Interpret the function's body with its parameters bound to the call's arguments; the
+        events join the caller's trace. Returns what it returns, when every return agrees."""
         definition = function.node
+        is_method = self_obj is not None and self._is_instance_method(definition)
+        bound = self.bind_arguments(definition, args, self_obj if is_method else None)
+        self._record_call_site(definition, node, bound, is_method)
         if (
             definition in self.stack
             or len(self.stack) >= MAX_INLINE_DEPTH
@@ -159,34 +206,8 @@ class UserCallInterpreter(BuilderState):
             self.escape(node, args)
             return None
         closure = function.closure if isinstance(function.closure, Frame) else self.module_frame
-        frame = Frame(closure)
-        names = self._param_names(definition)
-        params = [
-            *definition.params.posonly_params,
-            *definition.params.params,
-            *definition.params.kwonly_params,
-        ]
-        for param in params:
-            default = param.default
-            frame.vars[param.name.value] = literal(default) if default is not None else None
-        for extra in (definition.params.star_arg, definition.params.star_kwarg):
-            if isinstance(extra, cst.Param):
-                frame.vars[extra.name.value] = None
-        positional_names = [
-            p.name.value for p in [*definition.params.posonly_params, *definition.params.params]
-        ]
-        offset = 0
-        if self_obj is not None and self._is_instance_method(definition) and positional_names:
-            frame.vars[positional_names[0]] = self_obj
-            offset = 1
-        index = offset
-        for arg, value in args:
-            if arg.keyword is not None:
-                if arg.keyword.value in names:
-                    frame.vars[arg.keyword.value] = value
-            elif index < len(positional_names):
-                frame.vars[positional_names[index]] = value
-                index += 1
+        frame = Frame(closure, frozenset(self._param_names(definition)))
+        frame.vars.update(bound)
         base_ctx = function.context or Context()
         ctx = replace(
             self.ctx,
@@ -195,17 +216,72 @@ class UserCallInterpreter(BuilderState):
             class_is_model=base_ctx.class_is_model,
             tape=self.ctx.tape,
         )
-        saved_frame, saved_ctx = self.frame, self.ctx
+        saved = (self.frame, self.ctx, self.current_self)
         self.frame, self.ctx = frame, ctx
+        if is_method:
+            self.current_self = self_obj
         self.stack.append(definition)
         self.returns.append([])
+        self.inline_calls.append(node)
         try:
             self.block(definition.body)
         finally:
+            self.inline_calls.pop()
             self.stack.pop()
             returned = self.returns.pop()
-            self.frame, self.ctx = saved_frame, saved_ctx
+            self.frame, self.ctx, self.current_self = saved
         distinct = [v for v in returned if v != Const(None)]
         if distinct and all(v is distinct[0] or v == distinct[0] for v in distinct):
             return distinct[0]
         return None
+
+    def bind_arguments(
+        self,
+        definition: cst.FunctionDef,
+        args: list[tuple[cst.Arg, Value]],
+        self_obj: Optional[Obj],
+    ) -> dict[str, Value]:
+        """Every parameter of ``definition`` -> its value in this call (literal defaults included)."""
+        params = definition.params
+        bound: dict[str, Value] = {}
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            bound[param.name.value] = literal(param.default) if param.default is not None else None
+        for extra in (params.star_arg, params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                bound[extra.name.value] = None
+        positional_names = [p.name.value for p in (*params.posonly_params, *params.params)]
+        index = 0
+        if self_obj is not None and positional_names:
+            bound[positional_names[0]] = self_obj
+            index = 1
+        for arg, value in args:
+            if arg.star:
+                continue
+            if arg.keyword is not None:
+                if arg.keyword.value in bound:
+                    bound[arg.keyword.value] = value
+            elif index < len(positional_names):
+                bound[positional_names[index]] = value
+                index += 1
+        return bound
+
+    def _record_call_site(
+        self, definition: cst.FunctionDef, node: cst.Call, bound: dict[str, Value], is_method: bool
+    ) -> None:
+        """Remember what this call binds (a call met twice with different values binds nothing)."""
+        sites = self.call_sites.setdefault(id(definition), {})
+        values = dict(bound)
+        if is_method:
+            params = [*definition.params.posonly_params, *definition.params.params]
+            values.pop(params[0].name.value, None)
+        if any(arg.star for arg in node.args):
+            values = {}
+        previous = sites.get(id(node))
+        if previous is not None:
+            values = {
+                name: value
+                for name, value in values.items()
+                if previous.get(name) is value
+                or (isinstance(value, Const) and previous.get(name) == value)
+            }
+        sites[id(node)] = values

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Optional
 
 import libcst as cst
@@ -11,21 +11,35 @@ from bnlint.facts.objects import Const, Layers, ListValue, Obj, Tensor, Value
 
 
 class Frame:
-    """Variables of one scope, with the enclosing scope as parent."""
+    """Variables of one scope, with the enclosing scope as parent; ``params`` are the names a
+    function's caller binds."""
 
-    __slots__ = ("parent", "vars")
+    __slots__ = ("params", "parent", "vars")
 
-    def __init__(self, parent: Optional[Frame] = None) -> None:
+    def __init__(
+        self, parent: Optional[Frame] = None, params: frozenset[str] = frozenset()
+    ) -> None:
         self.vars: dict[str, Value] = {}
         self.parent = parent
+        self.params = params
 
     def lookup(self, name: str) -> tuple[bool, Value]:
+        """(whether the name is bound in this scope or an enclosing one, its value)."""
         frame: Optional[Frame] = self
         while frame is not None:
             if name in frame.vars:
                 return True, frame.vars[name]
             frame = frame.parent
         return False, None
+
+    def is_parameter(self, name: str) -> bool:
+        """Whether the name, as seen from here, is a parameter of an enclosing function."""
+        frame: Optional[Frame] = self
+        while frame is not None:
+            if name in frame.vars:
+                return name in frame.params
+            frame = frame.parent
+        return False
 
 
 NAME_CONSTANTS = {"True": Const(True), "False": Const(False), "None": Const(None)}
@@ -94,16 +108,29 @@ def has_star_args(call: cst.Call) -> bool:
 
 
 def merge_tensors(tensors: list[Tensor]) -> Optional[Tensor]:
+    """One tensor computed from all of these (None when there are none)."""
     if not tensors:
         return None
     if len(tensors) == 1:
         return tensors[0]
     return Tensor(
-        frozenset().union(*(t.sources for t in tensors)), any(t.symbolic for t in tensors)
+        frozenset().union(*(t.sources for t in tensors)),
+        any(t.symbolic for t in tensors),
+        _ordered_union(t.graphs for t in tensors),
     )
 
 
+def _ordered_union(groups: Iterable[tuple]) -> tuple:
+    """Every ``(model, node)`` of the groups once, in the order first met."""
+    seen: dict[tuple[int, int], object] = {}
+    for group in groups:
+        for item in group:
+            seen.setdefault((id(item[0]), id(item[1])), item)
+    return tuple(seen.values())
+
+
 def tensors_in(value: Value) -> list[Tensor]:
+    """The tensors a value is or holds."""
     if isinstance(value, Tensor):
         return [value]
     if isinstance(value, ListValue):
@@ -112,6 +139,7 @@ def tensors_in(value: Value) -> list[Tensor]:
 
 
 def objects_in(values: list[Value]) -> Iterator[Obj]:
+    """The Keras objects these values are or hold (optimizers left out)."""
     for value in values:
         if isinstance(value, Obj) and value.kind != "optimizer":
             yield value
