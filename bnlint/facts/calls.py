@@ -33,7 +33,7 @@ from bnlint.facts.objects import (
     UserFunction,
     Value,
 )
-from bnlint.facts.results import CallFact
+from bnlint.facts.results import CallFact, UnknownCallerCall
 from bnlint.facts.state import BuilderState
 from bnlint.facts.values import keyword, literal, merge_tensors, objects_in, positional, tensors_in
 
@@ -181,6 +181,8 @@ class CallInterpreter(BuilderState):
             counted = _layer_list_call(func.value, [value for _, value in args])
             if counted is not None:
                 return counted
+        if callee is None:
+            self._parameter_call(node)
         harmless = (isinstance(func, cst.Name) and func.value in _HARMLESS_FUNCTIONS) or (
             method in _HARMLESS_METHODS
         )
@@ -324,6 +326,27 @@ class CallInterpreter(BuilderState):
         sources = frozenset({callee}).union(*(t.sources for t in tensors))
         graphs = merge_tensors(tensors).graphs if tensors else ()  # type: ignore[union-attr]
         return Tensor(sources, symbolic, graphs)
+
+    def _parameter_call(self, node: cst.Call) -> None:
+        """Record ``param(x, training=True)`` (or ``self.attr(...)``) on an unknown callee."""
+        arg = keyword(node, "training")
+        if arg is None or id(node) in self.seen_calls:
+            return
+        constant = literal(arg.value)
+        head: cst.BaseExpression = node.func
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        if (
+            constant is None
+            or not isinstance(constant.value, bool)
+            or not isinstance(head, cst.Name)
+            or not self.frame.is_parameter(head.value)
+        ):
+            return
+        self.seen_calls.add(id(node))
+        self.facts.parameter_calls.append(
+            UnknownCallerCall(node, arg, constant.value, self.ctx, self.current_statement)
+        )
 
     def _add_to_current_self(self, callee: Obj) -> None:
         """A layer or model called inside a method of an object is part of that object."""

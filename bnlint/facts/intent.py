@@ -75,8 +75,14 @@ def statement_comments(statement: cst.CSTNode) -> Iterator[str]:
 
 
 def in_test_function(functions: Iterable[str]) -> bool:
-    """Whether the code sits in a pytest/unittest ``test*`` function, which exercises modes on purpose."""
-    return any(name.startswith("test") and name != "test_step" for name in functions)
+    """Whether the code sits in a pytest/unittest ``test*`` function, which exercises modes on purpose.
+
+    Names ending in ``_step`` (``test_step``, ``test_one_step``) are custom-loop evaluation steps.
+    """
+    return any(
+        name.startswith("test") and not name.endswith("_step") and name != "test_step"
+        for name in functions
+    )
 
 
 def guards_mark_intent(guards: Iterable[object]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Optional, TypeVar
 
 import libcst as cst
 
@@ -34,6 +34,19 @@ class AttributeAssignment:
     context: Context
 
 
+@dataclass(frozen=True)
+class UnknownCallerCall:
+    """A call with a literal ``training=`` on something of unknown origin reached through a
+    parameter (``def evaluate(model, ds): model(x, training=True)``, ``self.net(x, training=True)``):
+    the keyword says it is a Keras model or layer."""
+
+    node: cst.Call
+    training_arg: cst.Arg
+    training: bool
+    context: Context
+    statement: Optional[cst.CSTNode]
+
+
 @dataclass
 class Facts:
     """Everything the rules read about one file."""
@@ -47,6 +60,8 @@ class Facts:
     functions: list[cst.FunctionDef] = field(default_factory=list)
     #: Every ``Sequential`` and functional ``Model(inputs, outputs)`` built in the file.
     models: list[Obj] = field(default_factory=list)
+    #: Calls with a literal ``training=`` whose callee is a parameter of unknown origin.
+    parameter_calls: list[UnknownCallerCall] = field(default_factory=list)
 
     def events(self, kind: type[E]) -> Iterator[tuple[Trace, int, E]]:
         """Every event of a kind, with its trace and index in that trace."""
