@@ -35,7 +35,15 @@ from bnlint.facts.objects import (
 )
 from bnlint.facts.results import CallFact, UnknownCallerCall
 from bnlint.facts.state import BuilderState
-from bnlint.facts.values import keyword, literal, merge_tensors, objects_in, positional, tensors_in
+from bnlint.facts.values import (
+    flag_value,
+    keyword,
+    literal,
+    merge_tensors,
+    objects_in,
+    positional,
+    tensors_in,
+)
 
 #: Methods whose Keras meaning bnlint records even when a subclass overrides them.
 _KERAS_EVENT_METHODS = frozenset(
@@ -362,14 +370,12 @@ class CallInterpreter(BuilderState):
 
     def setattr_call(self, node: cst.Call, args: list[tuple[cst.Arg, Value]]) -> Value:
         if len(args) == 3 and args[1][1] == Const("trainable") and isinstance(args[0][1], Obj):
-            constant = literal(args[2][0].value)
-            flag = (
-                constant.value
-                if constant is not None and isinstance(constant.value, bool)
-                else None
-            )
             self.emit(
-                TrainableEvent, node, target=args[0][1], value=flag, value_node=args[2][0].value
+                TrainableEvent,
+                node,
+                target=args[0][1],
+                value=flag_value(args[2][1]),
+                value_node=args[2][0].value,
             )
         return None
 

@@ -109,6 +109,21 @@ def gan_idiom(events: list[Event], target: Obj) -> bool:
     return compiled_alone and compiled_inside
 
 
+def state_when_compiled(events: list[Event], compile_event: Event, target: Obj) -> Optional[bool]:
+    """The ``trainable`` state ``target`` had when ``compile_event`` ran: the last literal change of
+    it (or of a model containing it) that can precede the compile; True when none (a new or loaded
+    model is trainable); None when such a change has an unknown value."""
+    position = events.index(compile_event)
+    for earlier in reversed(events[:position]):
+        if (
+            isinstance(earlier, TrainableEvent)
+            and earlier.target.contains(target)
+            and may_follow(earlier, compile_event)
+        ):
+            return earlier.value
+    return True
+
+
 def trained_between(events: list[Event], start: Event, end: Event, model: Obj) -> bool:
     """Whether ``model`` is trained (fit / train_on_batch) after ``start`` and before ``end``."""
     inside = False

@@ -13,7 +13,7 @@ from bnlint.facts.imports import dotted_name
 from bnlint.facts.objects import Const, Enumerated, IndexRange, Layers, ListValue, Obj, Value
 from bnlint.facts.results import AttributeAssignment
 from bnlint.facts.state import BuilderState
-from bnlint.facts.values import literal
+from bnlint.facts.values import flag_value
 
 
 class StatementInterpreter(BuilderState):
@@ -150,7 +150,7 @@ class StatementInterpreter(BuilderState):
             owner = self.expr(target.value)
             attr = target.attr.value
             if attr in ("trainable", "training") and value_node is not None:
-                self._attribute_assignment(attr, owner, statement, target, value_node)
+                self._attribute_assignment(attr, owner, statement, target, value_node, value)
             elif isinstance(owner, Obj):
                 owner.attrs[attr] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -173,6 +173,7 @@ class StatementInterpreter(BuilderState):
         statement: cst.CSTNode,
         target: cst.Attribute,
         value_node: cst.BaseExpression,
+        value: Value,
     ) -> None:
         record = AttributeAssignment(attr, owner, statement, target, value_node, self.ctx)
         index = self.seen_attr_sets.get(id(statement))
@@ -185,17 +186,11 @@ class StatementInterpreter(BuilderState):
             # A function analysed on its own first, then inlined where its argument is known.
             self.facts.attribute_assignments[index] = record
         if attr == "trainable" and isinstance(owner, Obj):
-            constant = literal(value_node)
-            flag = (
-                constant.value
-                if constant is not None and isinstance(constant.value, bool)
-                else None
-            )
             self.emit(
                 TrainableEvent,
                 statement,
                 target=owner,
-                value=flag,
+                value=flag_value(value),
                 value_node=value_node,
                 target_node=target,
             )

@@ -81,6 +81,12 @@ def literal(node: cst.BaseExpression) -> Optional[Const]:
     return None
 
 
+def flag_value(value: Value) -> Optional[bool]:
+    """True or False when a value is known to be that bool (a literal, or a parameter or name
+    bound to one), else None."""
+    return value.value if isinstance(value, Const) and isinstance(value.value, bool) else None
+
+
 LITERAL_TYPES = frozenset({cst.Integer, cst.Float, cst.SimpleString, cst.UnaryOperation})
 
 
