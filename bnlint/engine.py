@@ -45,10 +45,23 @@ class LintOptions:
 
     @property
     def target_keras_version(self) -> str:
-        """The Keras version the messages describe: "2", "3" or "both"."""
+        """The Keras version the messages describe: "2", "3" or "both" (for ``auto``, as the
+        project at ``keras_version_start`` declares)."""
         if self.keras_version == "auto":
             return _resolve_auto_version(self.keras_version_start or ".")
         return self.keras_version
+
+    def keras_version_for(self, filename: str) -> str:
+        """The targeted Keras version of one file: for ``auto``, what the nearest project around
+        the file declares (a book's chapter folder may pin its own Keras)."""
+        if self.keras_version != "auto":
+            return self.keras_version
+        import os.path
+
+        folder = os.path.dirname(os.path.abspath(filename)) if filename not in ("", "-") else ""
+        if folder and os.path.isdir(folder):
+            return _resolve_auto_version(folder)
+        return self.target_keras_version
 
     @property
     def selected_codes(self) -> tuple[str, ...]:
@@ -90,7 +103,13 @@ class LintOptions:
         return load_rules([c for c in self.selected_codes if _holds_trigger(code, catalog[c][1])])
 
 
-@lru_cache(maxsize=16)
+def forget_resolved_versions() -> None:
+    """Read the projects' dependency files again (at the start of each run: they may have changed
+    since a previous run in the same process, such as the language server's)."""
+    _resolve_auto_version.cache_clear()
+
+
+@lru_cache(maxsize=4096)
 def _resolve_auto_version(start: str) -> str:
     from pathlib import Path
 
@@ -374,6 +393,7 @@ def _lint(
     import libcst as cst
 
     from bnlint.facts import build_facts
+    from bnlint.facts.version_hints import file_keras_version
     from bnlint.parse_in_parts import parse_module
     from bnlint.positions import PositionIndex, split_lines
     from bnlint.rules.base import RuleContext
@@ -408,7 +428,11 @@ def _lint(
         return [
             internal_error(filename, f"the facts engine failed ({type(error).__name__}: {error})")
         ]
-    context = RuleContext(facts, text, lambda: options.target_keras_version)
+    context = RuleContext(
+        facts,
+        text,
+        lambda: file_keras_version(options.keras_version_for(filename), facts.imports),
+    )
     positions = PositionIndex(module)
     suppressions = None
     diagnostics: dict[tuple, Diagnostic] = {}

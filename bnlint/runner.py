@@ -15,6 +15,7 @@ from bnlint.diagnostics import Diagnostic
 from bnlint.engine import (
     LintOptions,
     fix_text,
+    forget_resolved_versions,
     internal_error,
     is_internal_error,
     lint_text,
@@ -149,6 +150,7 @@ def lint_paths(
 ) -> RunResult:
     """Lint (and fix) every file found under ``paths``; answers from the cache where it can."""
     result = RunResult()
+    forget_resolved_versions()
     root = settings.project_root or Path.cwd()
     files = list(
         discover(paths, [*settings.exclude, *settings.extend_exclude], root, run.force_exclude)
@@ -161,7 +163,7 @@ def lint_paths(
         if (
             cache is not None
             and not _is_notebook(task.name)
-            and _answer_from_cache(task, cache, result)
+            and _answer_from_cache(task, cache, result, options)
         ):
             continue
         tasks.append(task)
@@ -233,19 +235,22 @@ def _open_cache(settings: Settings, options: LintOptions, run: RunOptions, root:
     if not directory.is_absolute():
         base = settings.project_root or root
         directory = base / directory
-    fingerprint = settings_fingerprint(options.selected_codes, options.target_keras_version)
+    fingerprint = settings_fingerprint(options.selected_codes, options.keras_version)
     return ResultCache(directory, fingerprint)
 
 
-def _answer_from_cache(task: FileTask, cache, result: RunResult) -> bool:  # type: ignore[no-untyped-def]
-    """Fill in a file from the cache; False (with the file read and keyed) when it is not there."""
+def _answer_from_cache(task: FileTask, cache, result: RunResult, options: LintOptions) -> bool:  # type: ignore[no-untyped-def]
+    """Fill in a file from the cache; False (with the file read and keyed) when it is not there.
+
+    The key is the file's content and the Keras version its project declares (a changed pin must
+    re-lint the files under it)."""
     from bnlint.cache import content_digest
 
     try:
         task.data = task.path.read_bytes()
     except OSError:
         return False
-    task.digest = content_digest(task.data)
+    task.digest = f"{content_digest(task.data)}:{options.keras_version_for(task.name)}"
     found = cache.get(task.name, task.digest)
     if found is None:
         return False
@@ -371,6 +376,7 @@ def lint_stdin(
 ) -> RunResult:
     """Lint (and with ``--fix``, fix) source read from standard input."""
     result = RunResult(files=1)
+    forget_resolved_versions()
     if _is_notebook(name):
         from bnlint.notebooks import check_notebook
 

@@ -174,7 +174,7 @@ def test_multiline_span_drops_columns_in_github(
         "model = keras.Sequential([base])\n"
         'model.compile(optimizer="adam", loss="mse")\n'
         "base.trainable = (\n"
-        "    True\n"
+        "    False\n"
         ")\n"
         "model.fit(x, y)\n",
         encoding="utf-8",

@@ -98,3 +98,16 @@ def guards_mark_intent(guards: Iterable[object]) -> bool:
                 return True
             stack.extend(node.children)
     return False
+
+
+def training_true_intended(event: object) -> bool:
+    """Whether a call's ``training=True`` is declared intentional: a Monte Carlo / intentional
+    comment on or above its line, a Monte Carlo function or class name, or an ``if`` on such a flag."""
+    context = getattr(event, "context", None)
+    if context is None:
+        return False
+    return (
+        comments_mark_intent(getattr(event, "statement", None))
+        or names_mark_intent((*context.functions, context.class_name))
+        or guards_mark_intent(context.guards)
+    )

@@ -64,15 +64,21 @@ def reaches_layers_of(event: TrainableEvent, base: Obj) -> bool:
 class BatchnormUnfreezes:
     """Answers whether trainable changes unfreeze, or freeze again, a base's BatchNormalization."""
 
-    def __init__(self, module: cst.Module, guards: GuardReader) -> None:
+    def __init__(
+        self, module: cst.Module, guards: GuardReader, unchanged_setter_skipped: bool
+    ) -> None:
+        """``unchanged_setter_skipped``: count ``outer.trainable = True`` on an outer model that was
+        never frozen as changing nothing, as Keras 3 on TensorFlow does (Keras 2, and Keras 3 on
+        JAX, set every layer inside trainable, a base frozen on its own included)."""
         self.module = module
         self.guards = guards
+        self.unchanged_setter_skipped = unchanged_setter_skipped
 
     def unfreezes(self, event: Event, base: Obj, earlier: Sequence[Event] = ()) -> bool:
         """Whether ``event`` makes some BatchNormalization layer of ``base`` trainable.
 
         ``earlier``: the events before it, to tell whether an outer model containing the base was
-        ever frozen (``outer.trainable = True`` on a model never frozen changes nothing).
+        ever frozen.
         """
         if not isinstance(event, TrainableEvent) or event.value is not True:
             return False
@@ -80,7 +86,7 @@ class BatchnormUnfreezes:
             return False
         target = event.target
         if target is not base and target.kind != "part" and target.contains(base):
-            return _was_frozen(target, earlier, event)
+            return not self.unchanged_setter_skipped or _was_frozen(target, earlier, event)
         if not reaches_layers_of(event, base):
             return False
         if target is base or target.kind != "part":
@@ -105,13 +111,14 @@ class BatchnormUnfreezes:
         return subject is not None and self.guards.only_family(event, subject)
 
     def unfrozen_after(self, events: Sequence[Event], start: int, base: Obj) -> Optional[Event]:
-        """The first change after ``events[start]`` that leaves a BatchNormalization layer of
-        ``base`` trainable (not frozen again later), or None."""
-        origin = events[start]
+        """The first change after ``events[start]`` (from the first event when ``start`` is -1)
+        that leaves a BatchNormalization layer of ``base`` trainable (not frozen again later), or
+        None."""
+        origin = events[start] if start >= 0 else None
         pending: Optional[Event] = None
         for index in range(start + 1, len(events)):
             event = events[index]
-            if not may_follow(origin, event):
+            if origin is not None and not may_follow(origin, event):
                 continue
             if pending is None and self.unfreezes(event, base, events[:index]):
                 pending = event
