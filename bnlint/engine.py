@@ -51,17 +51,18 @@ class LintOptions:
             return _resolve_auto_version(self.keras_version_start or ".")
         return self.keras_version
 
+    def multi_backend_keras_for(self, filename: str) -> bool:
+        """Whether the nearest project around the file pins multi-backend Keras (below 2.4)."""
+        folder = _folder_of(filename) or self.keras_version_start or "."
+        return _declares_multi_backend(folder)
+
     def keras_version_for(self, filename: str) -> str:
         """The targeted Keras version of one file: for ``auto``, what the nearest project around
         the file declares (a book's chapter folder may pin its own Keras)."""
         if self.keras_version != "auto":
             return self.keras_version
-        import os.path
-
-        folder = os.path.dirname(os.path.abspath(filename)) if filename not in ("", "-") else ""
-        if folder and os.path.isdir(folder):
-            return _resolve_auto_version(folder)
-        return self.target_keras_version
+        folder = _folder_of(filename)
+        return _resolve_auto_version(folder) if folder else self.target_keras_version
 
     @property
     def selected_codes(self) -> tuple[str, ...]:
@@ -107,6 +108,26 @@ def forget_resolved_versions() -> None:
     """Read the projects' dependency files again (at the start of each run: they may have changed
     since a previous run in the same process, such as the language server's)."""
     _resolve_auto_version.cache_clear()
+    _declares_multi_backend.cache_clear()
+
+
+def _folder_of(filename: str) -> Optional[str]:
+    """The existing folder that holds ``filename`` (None for standard input or a made-up name)."""
+    import os.path
+
+    if filename in ("", "-"):
+        return None
+    folder = os.path.dirname(os.path.abspath(filename))
+    return folder if os.path.isdir(folder) else None
+
+
+@lru_cache(maxsize=4096)
+def _declares_multi_backend(start: str) -> bool:
+    from pathlib import Path
+
+    from bnlint.project.dependencies import declares_multi_backend_keras
+
+    return declares_multi_backend_keras(Path(start))
 
 
 @lru_cache(maxsize=4096)
@@ -393,7 +414,7 @@ def _lint(
     import libcst as cst
 
     from bnlint.facts import build_facts
-    from bnlint.facts.version_hints import file_keras_version
+    from bnlint.facts.version_hints import file_keras_version, multi_backend_keras
     from bnlint.parse_in_parts import parse_module
     from bnlint.positions import PositionIndex, split_lines
     from bnlint.rules.base import RuleContext
@@ -432,6 +453,7 @@ def _lint(
         facts,
         text,
         lambda: file_keras_version(options.keras_version_for(filename), facts.imports),
+        lambda: multi_backend_keras(facts.imports) or options.multi_backend_keras_for(filename),
     )
     positions = PositionIndex(module)
     suppressions = None

@@ -21,6 +21,8 @@ from bnlint.project.specifiers import VersionRange, parse_specifier
 #: TensorFlow 2.16 was the first whose ``tf.keras`` is Keras 3.
 TENSORFLOW_KERAS3 = (2, 16)
 KERAS3 = (3,)
+#: Keras 2.4 was the first standalone release that is only a front end to tf.keras.
+MULTI_BACKEND_KERAS_END = (2, 4)
 TENSORFLOW_PACKAGES = frozenset(
     {
         "tensorflow",
@@ -119,6 +121,20 @@ def detect_keras_version(start: Path) -> Optional[str]:
         return None
     requirements = [r for r in declared_requirements(root) if r.name in RELEVANT]
     return decide(requirements)
+
+
+def declares_multi_backend_keras(start: Path) -> bool:
+    """Whether the project around ``start`` pins standalone ``keras`` below 2.4: multi-backend Keras,
+    from before tf.keras, where ``set_learning_phase`` was the supported API."""
+    root = find_project_root(start)
+    if root is None:
+        return False
+    return any(
+        requirement.name == "keras"
+        and requirement.versions is not None
+        and requirement.versions.only_below(MULTI_BACKEND_KERAS_END)
+        for requirement in declared_requirements(root)
+    )
 
 
 def decide(requirements: list[Requirement]) -> Optional[str]:

@@ -239,7 +239,8 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
         message = (
             f"`{callee}` in training mode adds its moving mean/variance updates to "
             "`tf.GraphKeys.UPDATE_OPS`, and the `minimize`/`apply_gradients` train op in this file "
-            "never runs them, so the moving statistics stay at 0 and 1 and inference is wrong; "
+            "never runs them, so the moving statistics stay at 0 and 1 and the model is wrong wherever "
+            "it runs with training off (evaluation, export); "
             "build the train op inside `with tf.control_dependencies("
             "tf.get_collection(tf.GraphKeys.UPDATE_OPS)):`."
         )
