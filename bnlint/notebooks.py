@@ -56,6 +56,9 @@ class _Segment:
     first_row: int
     rows: int
     text: str
+    #: Per line of the cell: how many leading characters IPython removed (a cell indented as a
+    #: whole is dedented before it runs), to put columns back.
+    dedents: tuple[int, ...] = ()
 
     def end_position(self) -> Position:
         """The position just past the cell's text, in cell coordinates."""
@@ -94,7 +97,8 @@ class VirtualModule:
             return segment.cell, Position(1, 1)
         if offset >= segment.rows:
             return segment.cell, segment.end_position()
-        return segment.cell, Position(offset + 1, position.column)
+        shift = segment.dedents[offset] if offset < len(segment.dedents) else 0
+        return segment.cell, Position(offset + 1, position.column + shift)
 
     def map_edit(self, edit: Edit) -> Optional[tuple[int, Edit]]:
         """The edit in cell coordinates, or None when it spans cells or touches blanked IPython lines."""
@@ -102,6 +106,9 @@ class VirtualModule:
         end = self.locate(edit.end, end=True)
         if start is None or end is None or start[0] != end[0]:
             return None
+        segment = self._segment_of(edit.start.row)
+        if segment is not None and any(segment.dedents) and "\n" in edit.content:
+            return None  # its new lines are indented for the dedented cell, not the cell as written
         last_row = edit.end.row if edit.end.column > 1 else edit.end.row - 1
         if any(
             row in self.blanked for row in range(edit.start.row, max(last_row, edit.start.row) + 1)
@@ -200,9 +207,16 @@ def _blank(line: str, indent: str) -> str:
 
 
 def python_lines(source: str) -> Optional[list[tuple[str, bool]]]:
-    """A code cell's lines as Python (each with whether it was blanked), or None to skip the cell."""
-    lines = _LINE.findall(source)
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    """A code cell's lines as Python (each with whether it was blanked), or None to skip the cell.
+
+    As IPython does, a cell whose first line is indented is dedented by that indentation first
+    (see ``leading_indent``), and a cell magic may follow comment lines (a Colab ``#@title`` form).
+    """
+    lines = [line for line, _ in _dedented(_LINE.findall(source))]
+    first = next(
+        (i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")),
+        None,
+    )
     result: list[tuple[str, bool]] = []
     skip_first = -1
     if first is not None:
@@ -239,6 +253,23 @@ def python_lines(source: str) -> Optional[list[tuple[str, bool]]]:
     return result
 
 
+def leading_indent(source: str) -> tuple[int, ...]:
+    """Per line of a cell: the width IPython removes from its start before running it."""
+    return tuple(width for _, width in _dedented(_LINE.findall(source)))
+
+
+def _dedented(lines: list[str]) -> list[tuple[str, int]]:
+    """IPython's ``leading_indent``: when the first non-blank line is indented, that whitespace is
+    removed from every line that starts with it."""
+    first = next((line for line in lines if line.strip()), "")
+    lead = first[: len(first) - len(first.lstrip(" \t"))]
+    if not lead:
+        return [(line, 0) for line in lines]
+    return [
+        (line[len(lead) :], len(lead)) if line.startswith(lead) else (line, 0) for line in lines
+    ]
+
+
 def _ipython_line(line: str, stripped: str, indent: str) -> Optional[str]:
     """The replacement of an IPython line at the start of a logical line, or None for Python."""
     if stripped.startswith(_ESCAPES):
@@ -263,7 +294,7 @@ def build_virtual_module(cells: Sequence[NotebookCell], sources: dict[int, str])
         lines = python_lines(text)
         if not lines:
             continue
-        segments.append(_Segment(cell.number, row, len(lines), text))
+        segments.append(_Segment(cell.number, row, len(lines), text, leading_indent(text)))
         for line, was_blanked in lines:
             if was_blanked:
                 blanked.add(row)
