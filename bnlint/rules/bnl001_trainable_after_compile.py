@@ -33,7 +33,13 @@ class TrainableAfterCompile(Rule):
 Flags `X.trainable = ...` that happens after `M.compile(...)` (or after `load_model(...)`, which
 compiles), where X is M or part of M (`M.layers[i]`, a loop over `M.layers`, `M.get_layer(...)`, a base
 model called or listed while building M, an alias), when `M.fit()` / `fit_generator()` /
-`train_on_batch()` follows with no `compile()` of M in between.""",
+`train_on_batch()` follows with no `compile()` of M in between, and the change is lost: the new
+value differs from the state the next training call's model was compiled with. A change made inside
+a helper (`make_trainable(D, False)`, `freeze_all(model)`) is reported on the call of the helper.
+Not flagged: the toggles of a GAN loop (`D.trainable = True` before `D.train_on_batch`, `False`
+before `gan.train_on_batch`: each sets the state its model was compiled with), a compile (of M or
+of another model containing X, the GAN idiom) before training, a call of an unknown function that
+receives the model, and a change and a fit in the two arms of one `if`/`else`.""",
         why_is_this_bad="""
 `compile()` captures which weights are trainable. Changing `trainable` afterwards looks like it
 worked, `summary()` and `trainable_weights` show the new flags, but training does not follow
@@ -57,7 +63,8 @@ Keras 2 (tf.keras up to TF 2.15, tf_keras): the change is ignored during fit unt
 again, always (even before the first fit, even eagerly). Keras 3: applied if no fit ran since
 compile; after a fit, ignored on the TensorFlow backend and a crash on JAX (`optimizer_variables must
 be a list ... corresponding 1:1`). With `keras-version = "3"`, a change before the first fit is not
-reported.""",
+reported (a whole model frozen so is BNL012's). GAN loop toggles do nothing in Keras 2 and are
+needed in Keras 3 (see BNL012), so they are correct code in both.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:

@@ -31,10 +31,15 @@ class BaseBatchnormUpdatesWhenUnfrozen(Rule):
         what_it_does="""
 Flags a pretrained base model (from `keras.applications`, `load_model`, a `get_layer` of one, or an
 alias or `self.` attribute of one) that is put into an outer model in training mode, as
-`base(x)` without `training=`, `Sequential([base, ...])` or `model.add(base)`, when the base is
-unfrozen later (`base.trainable = True`, or its layers set trainable in a loop).
-A base known to have no BatchNormalization (VGG16, VGG19, ConvNeXt, a same-file model without one),
-a base that is never unfrozen in the file, and calls with an explicit `training=` are not flagged.""",
+`base(x)` without `training=`, `Sequential([base, ...])` or `model.add(base)`, or an outer
+functional model built on the base's own graph (`Model(base.input, head(base.output))`, which holds
+the base's layers directly so that no `training=False` can be passed; reported on the `base.output`
+the model is built from), when the base is unfrozen later: `base.trainable = True`, its layers set
+trainable in a loop, or a loop over the outer model's layers that reaches the base's layers.
+Not flagged: an unfreeze that leaves every BatchNormalization layer frozen (a loop that skips them
+or freezes them again, one named layer that is not one), a base known to have no
+BatchNormalization (VGG16, VGG19, ConvNeXt, a same-file model without one), a base that is never
+unfrozen in the file, and calls with an explicit `training=`.""",
         why_is_this_bad="""
 While the base is frozen nothing happens. Once it is unfrozen for fine-tuning, its
 BatchNormalization layers run in training mode during `fit()`: they normalise with the statistics

@@ -31,8 +31,11 @@ class FitWithNothingTrainable(Rule):
         what_it_does="""
 Flags `M.fit()` / `fit_generator()` / `train_on_batch()` when `M.trainable = False` (or the same on
 a model that contains M) was set before the last `M.compile()`, and neither M, a model containing
-it, nor any of its layers was set trainable again. The GAN idiom, where the discriminator is
-compiled before it is frozen for the combined model, is not flagged.""",
+it, nor any of its layers was set trainable again.
+When the target is Keras 3 (or both), also the GAN idiom without loop toggles:
+`D.compile(); D.trainable = False; gan.compile()`, then `D.train_on_batch(...)` with no
+`D.trainable = True` before it; and, when the target is Keras 3, any model frozen after its compile
+and before its first training call.""",
         why_is_this_bad="""
 `trainable = False` on a model freezes every weight it has. Compiling afterwards captures an empty
 list of trainable weights, so `fit()` runs, prints losses and saves checkpoints, but no weight
@@ -52,7 +55,12 @@ model.fit(x, y)""",
         fix_safety="No automatic fix: freeze only the part that must stay fixed, or set `trainable = True` before compile.",
         keras_versions="""
 Keras 2 and 3: `trainable = False` on a model applies to all of its layers; after compile, fit
-trains no weight.""",
+trains no weight. The GAN idiom (observed on tf_keras 2.21 and keras 3.15.1, TensorFlow and JAX):
+Keras 2 trains D, because the state at D's compile decides; Keras 3 applies a change made after
+compile and before the first training call, so D trains nothing (TensorFlow prints only "The model
+does not have any trainable weights") and a GAN silently stops learning after a move to Keras 3.
+Setting `D.trainable = True` before `D.train_on_batch` and `False` before `gan.train_on_batch`
+works in both.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:

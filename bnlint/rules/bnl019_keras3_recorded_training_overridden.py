@@ -27,9 +27,15 @@ class Keras3RecordedTrainingOverridden(Rule):
     doc = RuleDoc(
         what_it_does="""
 Flags a literal `training=` recorded while building a functional model (`layer(x, training=...)`
-whose result flows into `keras.Model(inputs, outputs)`), when it matters: `training=True` (Monte
-Carlo dropout, BatchNormalization in training mode), or `training=False` on a base that is unfrozen
-later. Only when the target can be Keras 3; silent for Keras 2 and inside a subclassed model's
+whose result flows into `keras.Model(inputs, outputs)`), when it matters: `training=False` on a
+base that is unfrozen later so that some of its BatchNormalization layers become trainable, or
+`training=True` where a comment or name declares Monte Carlo / intentional use (without that, the
+keyword is BNL006's: one finding per keyword).
+Not an unfreeze: a loop that skips the BatchNormalization layers or freezes them again (a frozen
+BatchNormalization always runs in inference mode), one named layer that is not one, bases without
+BatchNormalization (VGG, ConvNeXt), and `outer.trainable = True` on an outer model that was never
+frozen (Keras 3 on TensorFlow skips a setter that changes nothing). Only when the target can be
+Keras 3: silent for Keras 2, in files that import only `tf_keras`, and inside a subclassed model's
 `call()`, which respects the argument.""",
         why_is_this_bad="""
 Keras 3's fit(), evaluate() and predict() pass their own `training` to every layer, and it wins
