@@ -26,6 +26,7 @@ from bnlint.facts.objects import (
     KerasName,
     LayerCount,
     Layers,
+    ListValue,
     Obj,
     Span,
     Tensor,
@@ -111,6 +112,11 @@ _HARMLESS_METHODS = frozenset(
 )
 
 
+#: Methods that call the function they are given (``strategy.run(step_fn, args=(x,))``).
+_RUNS_ITS_FUNCTION = frozenset(
+    {"run", "experimental_run", "experimental_run_v2", "call_for_each_replica"}
+)
+
 #: Builtins that keep track of layer lists: ``reversed(M.layers)``, ``len(M.layers)``, ``range(...)``.
 _LAYER_LIST_FUNCTIONS = frozenset({"reversed", "len", "range"})
 
@@ -191,6 +197,8 @@ class CallInterpreter(BuilderState):
                 return counted
         if callee is None:
             self._parameter_call(node)
+        if method in _RUNS_ITS_FUNCTION and args and isinstance(args[0][1], UserFunction):
+            return self._run_passed_function(args[0][1], node, args)
         harmless = (isinstance(func, cst.Name) and func.value in _HARMLESS_FUNCTIONS) or (
             method in _HARMLESS_METHODS
         )
@@ -276,6 +284,8 @@ class CallInterpreter(BuilderState):
                 part.layer_name = given.value
             return part
         self.emit(MethodCallEvent, node, receiver=receiver, method=method)
+        if method == "load_weights":
+            receiver.weights_loaded = True
         if method in ("__call__", "call"):
             return self.layer_call(receiver, node, args)
         return None
@@ -334,6 +344,22 @@ class CallInterpreter(BuilderState):
         sources = frozenset({callee}).union(*(t.sources for t in tensors))
         graphs = merge_tensors(tensors).graphs if tensors else ()  # type: ignore[union-attr]
         return Tensor(sources, symbolic, graphs)
+
+    def _run_passed_function(
+        self, function: UserFunction, node: cst.Call, args: list[tuple[cst.Arg, Value]]
+    ) -> Value:
+        """``strategy.run(step_fn, args=(x, y))``: follow ``step_fn`` here, with those arguments."""
+        passed = dict((arg.keyword.value, value) for arg, value in args if arg.keyword is not None)
+        given = passed.get("args")
+        arguments = (
+            [
+                (cst.Arg(value=element.value), item)
+                for element, item in zip(given.elements, given.items)
+            ]
+            if isinstance(given, ListValue)
+            else []
+        )
+        return self.inline(function, node, arguments, self_obj=None)
 
     def _parameter_call(self, node: cst.Call) -> None:
         """Record ``param(x, training=True)`` (or ``self.attr(...)``) on an unknown callee."""

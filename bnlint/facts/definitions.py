@@ -20,7 +20,9 @@ class DefinitionInterpreter(BuilderState):
     ) -> UserFunction:
         for decorator in node.decorators:
             self.expr(decorator.decorator)
-        function = UserFunction(node=node, closure=self.frame, owner=owner, context=self.ctx)
+        function = UserFunction(
+            node=node, closure=self.frame, owner=owner, context=self.ctx, snapshot=self._globals()
+        )
         if owner is None:
             self.frame.vars[node.name.value] = function
             self.imports.forget(node.name.value)
@@ -29,6 +31,10 @@ class DefinitionInterpreter(BuilderState):
                 self.queued.add(id(node))
                 self.pending.append((function, None))
         return function
+
+    def _globals(self) -> Optional[dict]:
+        """A copy of the module's variables, when defining at module level."""
+        return dict(self.frame.vars) if self.frame is self.module_frame else None
 
     def define_class(self, node: cst.ClassDef) -> None:
         bases = [self.expr(arg.value) for arg in node.bases]
@@ -77,7 +83,11 @@ class DefinitionInterpreter(BuilderState):
             for statement in node.body.body:
                 if isinstance(statement, cst.FunctionDef):
                     cls.methods[statement.name.value] = UserFunction(
-                        node=statement, closure=self.frame, owner=cls, context=class_ctx
+                        node=statement,
+                        closure=self.frame,
+                        owner=cls,
+                        context=class_ctx,
+                        snapshot=self._globals(),
                     )
                     for decorator in statement.decorators:
                         self.expr(decorator.decorator)

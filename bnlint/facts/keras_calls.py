@@ -8,7 +8,7 @@ import libcst as cst
 
 from bnlint import keras_api
 from bnlint.facts.events import AddEvent, CompileEvent, GraphModelEvent
-from bnlint.facts.objects import Const, ListValue, Obj, Tensor, Value
+from bnlint.facts.objects import Const, ListValue, Obj, Tensor, UserFunction, Value
 from bnlint.facts.state import BuilderState
 from bnlint.facts.values import has_star_args, keyword, merge_tensors, positional, tensors_in
 
@@ -119,6 +119,8 @@ class KerasCallInterpreter(BuilderState):
         optimizer = keras_api.optimizer_class(canonical)
         if optimizer is not None:
             return self.optimizer(canonical, optimizer, node, arg_value)
+        if canonical == "tensorflow.function" and args and isinstance(args[0][1], UserFunction):
+            return args[0][1]  # tf.function(step): calling the result runs ``step``
         if canonical == "tensorflow.GradientTape":
             return Obj(kind="tape", node=node, keras_class=canonical, label="tape")
         return merge_tensors([t for _, v in args for t in tensors_in(v)])

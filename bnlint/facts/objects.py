@@ -44,6 +44,8 @@ class Obj:
     graph_bases: list[Obj] = field(default_factory=list)
     #: For a part taken out of ``M.layers`` by a slice or an index range: which layers it reaches.
     span: Optional[Span] = None
+    #: Its weights were loaded from a file (``M.load_weights(...)``).
+    weights_loaded: bool = False
     #: For ``M.get_layer("name")``: the literal name.
     layer_name: Optional[str] = None
     #: Composition told by a summary of another project file instead of seen members:
@@ -265,6 +267,10 @@ class UserFunction:
     closure: object
     owner: Optional[UserClass] = None
     context: Optional[Context] = None
+    #: The module's variables when it was defined: analysed on its own, a function sees the
+    #: globals of that moment (a notebook rebinds ``model`` in later cells), and the later ones
+    #: only for names not yet bound then.
+    snapshot: Optional[dict] = None
 
 
 @dataclass(eq=False)

@@ -26,6 +26,16 @@ from bnlint.facts.queries import may_follow
 _BATCHNORM_NAME = re.compile(r"(?:^|[^a-z])bn(?:[^a-z]|$)|batch_?norm", re.IGNORECASE)
 
 
+def pretrained_with_batchnorm(obj: Obj) -> bool:
+    """A pretrained model (an application, a loaded model, a layer of one) not known to lack
+    BatchNormalization, or one whose weights were loaded from a file and that is seen to have it."""
+    if obj.kind not in ("model", "part"):
+        return False
+    if obj.pretrained:
+        return obj.has_batchnorm is not False
+    return obj.weights_loaded and obj.has_batchnorm is True
+
+
 def head_layer_count(model: Obj) -> int:
     """How many layers a model built on other models' graphs adds after their layers."""
     return sum(

@@ -26,9 +26,11 @@ class UserCallInterpreter(BuilderState):
             if prefix is not None:
                 trace.events.extend(prefix.events)
         self.facts.traces.append(trace)
-        frame = Frame(
-            function.closure if isinstance(function.closure, Frame) else self.module_frame
-        )
+        closure = function.closure if isinstance(function.closure, Frame) else self.module_frame
+        if function.snapshot is not None and closure is self.module_frame:
+            closure = Frame(self.module_frame)
+            closure.vars = function.snapshot
+        frame = Frame(closure)
         params = self._param_names(node)
         frame.params = frozenset(params)
         agreed = self.agreed_arguments(function)

@@ -13,7 +13,7 @@ from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event, Gra
 from bnlint.facts.guards import GuardReader
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code
-from bnlint.facts.unfreezing import BatchnormUnfreezes
+from bnlint.facts.unfreezing import BatchnormUnfreezes, pretrained_with_batchnorm
 from bnlint.fixes import BlockIndentation, add_keyword
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
@@ -166,4 +166,4 @@ def _base_in_training_mode(event: Event) -> Optional[Obj]:
 
 
 def _pretrained_model(obj: Obj) -> bool:
-    return obj.pretrained and obj.kind in ("model", "part")
+    return pretrained_with_batchnorm(obj)

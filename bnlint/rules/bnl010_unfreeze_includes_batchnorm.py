@@ -13,7 +13,11 @@ from bnlint.facts.events import CallEvent, Event, MethodCallEvent, TrainableEven
 from bnlint.facts.guards import GuardReader
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code
-from bnlint.facts.unfreezing import BatchnormUnfreezes, base_of_layers
+from bnlint.facts.unfreezing import (
+    BatchnormUnfreezes,
+    base_of_layers,
+    pretrained_with_batchnorm,
+)
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 
@@ -153,7 +157,7 @@ def _pretrained_base(event: TrainableEvent, earlier: list[Event]) -> Optional[Ob
         and (e.receiver is base or e.receiver.contains(base) or base.contains(e.receiver))
         for e in earlier
     )
-    return base if loaded and base.has_batchnorm else None
+    return base if loaded and pretrained_with_batchnorm(base) else None
 
 
 def _called_with_training_false(calls: list[CallEvent], base: Obj) -> bool:
