@@ -41,6 +41,11 @@ _MAGIC_ASSIGN = re.compile(r"(?P<target>[\w.\[\]'\"*, ]*[\w\]'\"])\s*=\s*[%!](?!
 #: Escapes IPython rewrites at the start of a logical line: magics, shell, help, autocall.
 _ESCAPES = ("%", "!", "?", "/", ";", ",")
 _CELL_MAGIC = re.compile(r"\s*%%(?P<name>\w+)")
+#: Line magics that IPython's automagic runs without the ``%``, in the form that is not Python:
+#: ``pip install tensorflow``, ``conda install -y ...``, ``cd ../data``.
+_AUTOMAGIC = re.compile(
+    r"(?:(?:pip|pip3|conda|mamba)\s+(?:install|uninstall|list|freeze|show|download)\b|cd\s+(?!(?:in|is|and|or|not|if|else)\b)[\w./~-])"
+)
 
 
 def is_notebook(name: str) -> bool:
@@ -272,7 +277,7 @@ def _dedented(lines: list[str]) -> list[tuple[str, int]]:
 
 def _ipython_line(line: str, stripped: str, indent: str) -> Optional[str]:
     """The replacement of an IPython line at the start of a logical line, or None for Python."""
-    if stripped.startswith(_ESCAPES):
+    if stripped.startswith(_ESCAPES) or _AUTOMAGIC.match(stripped):
         return _blank(line, indent)
     assign = _MAGIC_ASSIGN.match(stripped)
     if assign is not None:

@@ -384,3 +384,23 @@ def test_a_cell_indented_as_a_whole_is_read_as_ipython_runs_it(tmp_path: Path) -
     assert notebook.read_bytes() == before.replace(
         b'" x = layers.Flatten(trainable=False)\\n"', b'" x = layers.Flatten()\\n"'
     )
+
+
+def test_automagic_lines_are_ipython_not_python(tmp_path: Path) -> None:
+    """Jupyter runs ``pip install x`` and ``cd data`` as ``%pip`` and ``%cd`` (automagic)."""
+    notebook = tmp_path / "automagic.ipynb"
+    write_notebook(
+        notebook,
+        [
+            code(lines("pip install -q tensorflow==2.15", "conda install -y pandas", "cd ../data")),
+            code(
+                lines(
+                    "from tensorflow.keras import layers",
+                    "cd = 3",
+                    "x = layers.Flatten(trainable=False)",
+                )
+            ),
+        ],
+    )
+    items = run_json(str(notebook), "--select", "BNL003")
+    assert [(i["code"], i["cell"], i["location"]["row"]) for i in items] == [("BNL003", 2, 3)]
