@@ -422,6 +422,7 @@ def _lint(
     problem, fatal = _precheck(text) if _needs_precheck(text) else (None, False)
     if problem is not None and fatal:
         return [parse_error(filename, f"cannot parse: {problem[0]}", problem[1])]
+    expanded = None
     try:
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -429,11 +430,16 @@ def _lint(
             problem, _ = _precheck(text)  # CPython's syntax errors read better than LibCST's
         if problem is not None:
             return [parse_error(filename, f"syntax error: {problem[0]}", problem[1], problem[2])]
-        return [
-            parse_error(
-                filename, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1
-            )
-        ]
+        module, expanded = _parse_with_tabs_expanded(text, parse_module)
+        if module is None:
+            return [
+                parse_error(
+                    filename,
+                    f"syntax error: {error.message}",
+                    error.raw_line,
+                    error.raw_column + 1,
+                )
+            ]
     except RecursionError:
         return [parse_error(filename, "cannot parse: too deeply nested to analyse")]
     except (KeyboardInterrupt, SystemExit):
@@ -495,7 +501,26 @@ def _lint(
                 url=rule.url(),
             )
             diagnostics.setdefault((rule.code, start, end), diagnostic)
-    return sorted(diagnostics.values(), key=Diagnostic.sort_key)
+    found = list(diagnostics.values())
+    if expanded is not None:
+        found = [expanded.restore(diagnostic) for diagnostic in found]
+    return sorted(found, key=Diagnostic.sort_key)
+
+
+def _parse_with_tabs_expanded(text: str, parse: Callable[[str], T]) -> tuple[Optional[T], object]:
+    """(the module, the expansion) when LibCST parses the text once its indentation tabs are
+    expanded (CPython accepted it), else (None, None)."""
+    import libcst as cst
+
+    from bnlint.indentation import expand_indentation_tabs
+
+    expanded = expand_indentation_tabs(text)
+    if expanded is None:
+        return None, None
+    try:
+        return parse(expanded.text), expanded
+    except cst.ParserSyntaxError:
+        return None, None
 
 
 @dataclass
