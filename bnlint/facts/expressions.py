@@ -22,7 +22,7 @@ from bnlint.facts.objects import (
     Value,
 )
 from bnlint.facts.state import BuilderState
-from bnlint.facts.values import NAME_CONSTANTS, Frame, literal, merge_tensors
+from bnlint.facts.values import NAME_CONSTANTS, Frame, literal, merge_tensors, truth
 
 
 class ExpressionInterpreter(BuilderState):
@@ -45,7 +45,12 @@ class ExpressionInterpreter(BuilderState):
 
     def literal_expr(self, node: cst.BaseExpression) -> Value:
         constant = literal(node)
-        return constant if constant is not None else self.generic(node)
+        if constant is not None:
+            return constant
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            known = truth(self.expr(node.expression))
+            return Const(not known) if known is not None else None
+        return self.generic(node)
 
     def sequence(self, node: cst.List | cst.Tuple) -> Value:
         items = tuple(self.expr(element.value) for element in node.elements)
@@ -55,10 +60,40 @@ class ExpressionInterpreter(BuilderState):
         return None
 
     def if_expr(self, node: cst.IfExp) -> Value:
-        self.expr(node.test)
+        known = truth(self.expr(node.test))
+        if known is not None:
+            return self.expr(node.body if known else node.orelse)
         body = self.expr(node.body)
         orelse = self.expr(node.orelse)
         return body if body == orelse else None
+
+    def comparison(self, node: cst.Comparison) -> Value:
+        """``norm == "batch"`` between known literals is a known bool; anything else is generic."""
+        left = self.expr(node.left)
+        values = [left]
+        for target in node.comparisons:
+            values.append(self.expr(target.comparator))
+        if len(node.comparisons) != 1 or not all(isinstance(v, Const) for v in values):
+            return merge_tensors([v for v in values if isinstance(v, Tensor)])
+        operator = node.comparisons[0].operator
+        a, b = values[0].value, values[1].value  # type: ignore[union-attr]
+        if isinstance(operator, (cst.Equal, cst.Is)):
+            return Const(a == b)
+        if isinstance(operator, (cst.NotEqual, cst.IsNot)):
+            return Const(a != b)
+        return None
+
+    def boolean(self, node: cst.BooleanOperation) -> Value:
+        """``a and b`` / ``a or b`` of known truths."""
+        left = truth(self.expr(node.left))
+        right = truth(self.expr(node.right))
+        if isinstance(node.operator, cst.And):
+            if left is False or right is False:
+                return Const(False)
+            return Const(True) if left and right else None
+        if left or right:
+            return Const(True)
+        return Const(False) if left is False and right is False else None
 
     def named_expr(self, node: cst.NamedExpr) -> Value:
         value = self.expr(node.value)
@@ -231,6 +266,8 @@ _EXPRESSION_HANDLERS: dict[type, str] = {
     cst.IfExp: "if_expr",
     cst.NamedExpr: "named_expr",
     cst.BinaryOperation: "binary",
+    cst.Comparison: "comparison",
+    cst.BooleanOperation: "boolean",
 }
 
 

@@ -13,7 +13,7 @@ from bnlint.facts.imports import dotted_name
 from bnlint.facts.objects import Const, Enumerated, IndexRange, Layers, ListValue, Obj, Value
 from bnlint.facts.results import AttributeAssignment
 from bnlint.facts.state import BuilderState
-from bnlint.facts.values import flag_value
+from bnlint.facts.values import flag_value, truth
 
 
 class StatementInterpreter(BuilderState):
@@ -39,15 +39,16 @@ class StatementInterpreter(BuilderState):
             for small in node.body:
                 self.small_statement(small, node)
         elif isinstance(node, cst.If):
-            self.expr(node.test)
-            with self.conditional():
-                with self.guarded(node.test, holds=True):
-                    self.block(node.body)
-                with self.guarded(node.test, holds=False):
-                    if isinstance(node.orelse, cst.If):
-                        self.statement(node.orelse)
-                    elif isinstance(node.orelse, cst.Else):
-                        self.block(node.orelse.body)
+            known = truth(self.expr(node.test))
+            if known is True:
+                self.block(node.body)
+            elif known is False:
+                if isinstance(node.orelse, cst.If):
+                    self.statement(node.orelse)
+                elif isinstance(node.orelse, cst.Else):
+                    self.block(node.orelse.body)
+            else:
+                self._both_arms(node)
         elif isinstance(node, cst.For):
             iterable = self.expr(node.iter)
             with self.conditional(), self.context(loop=node, loop_iter=iterable):
@@ -100,6 +101,17 @@ class StatementInterpreter(BuilderState):
         else:
             self.generic(node)
         self.current_statement = previous_statement
+
+    def _both_arms(self, node: cst.If) -> None:
+        """An ``if`` whose test is unknown: each arm may run, guarded by the test."""
+        with self.conditional():
+            with self.guarded(node.test, holds=True):
+                self.block(node.body)
+            with self.guarded(node.test, holds=False):
+                if isinstance(node.orelse, cst.If):
+                    self.statement(node.orelse)
+                elif isinstance(node.orelse, cst.Else):
+                    self.block(node.orelse.body)
 
     def small_statement(self, node: cst.BaseSmallStatement, line: cst.CSTNode) -> None:
         if isinstance(node, cst.Assign):

@@ -81,6 +81,11 @@ def literal(node: cst.BaseExpression) -> Optional[Const]:
     return None
 
 
+def truth(value: Value) -> Optional[bool]:
+    """Whether a value is truthy, when it is a known literal (None when unknown)."""
+    return bool(value.value) if isinstance(value, Const) else None
+
+
 def flag_value(value: Value) -> Optional[bool]:
     """True or False when a value is known to be that bool (a literal, or a parameter or name
     bound to one), else None."""
