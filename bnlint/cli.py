@@ -1,4 +1,5 @@
-"""The command line: ``bnlint check``, ``bnlint rule``, ``bnlint --version``. Knows options, not analysis."""
+"""The command line: ``bnlint check``, ``bnlint rule``, ``bnlint server``, ``bnlint --version``. Knows
+options, not analysis."""
 
 from __future__ import annotations
 
@@ -318,3 +319,16 @@ def rule(code: Optional[str], show_all: bool) -> None:
         click.echo(f"bnlint: error: unknown rule code '{code}'", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(found.documentation(), nl=False)
+
+
+@main.command()
+def server() -> None:
+    """Run the language server on standard input and output, for editors (needs the extra:
+    pip install 'bnlint[server]')."""
+    from bnlint.server import missing_extra, serve_stdio
+
+    problem = missing_extra()
+    if problem is not None:
+        click.echo(f"bnlint: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    serve_stdio()
