@@ -12,6 +12,7 @@ from pygls.uris import from_fs_path
 
 from tests.conftest import run_cli
 from tests.lsp_client import apply_edits, bnlint_server, editor_capabilities, edits_of
+from tests.test_keras_version import TRAIN as UNFREEZE_AFTER_COMPILE
 
 TRAIN = """\
 from tensorflow import keras
@@ -27,16 +28,6 @@ model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="mse")
 """
 FINDING_LINE = 5  # 0-based: the Dropout line holds BNL003 (safe fix) and BNL002 (unsafe fix)
 CLEAN = "from tensorflow import keras\n\nmodel = keras.Sequential()\n"
-UNFREEZE_AFTER_COMPILE = """\
-import tensorflow as tf
-
-base = tf.keras.applications.ResNet50(include_top=False)
-model = tf.keras.Sequential([base, tf.keras.layers.Dense(1)])
-model.compile(optimizer="adam", loss="mse")
-model.fit(x, y)
-base.trainable = True
-model.fit(x, y)
-"""
 
 
 def line_range(line: int) -> types.Range:
@@ -141,6 +132,8 @@ async def test_quick_fixes_safe_and_unsafe_and_ignoring_a_finding(tmp_path: Path
         await client.diagnostics_for(uri, version=1)
         actions = {a.title: a for a in await code_actions(client, uri, FINDING_LINE)}
         assert await code_actions(client, uri, 0, only=["quickfix"]) == []
+        quick = await code_actions(client, uri, FINDING_LINE, only=["quickfix"])
+        assert {a.kind for a in quick} == {"quickfix"} and len(quick) == len(actions) - 1
 
     safe = actions["Fix BNL003: Remove the `trainable` keyword"]
     assert safe.kind == types.CodeActionKind.QuickFix and safe.is_preferred

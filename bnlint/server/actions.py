@@ -65,7 +65,8 @@ def wanted(kind: str, only: Optional[Sequence[str]]) -> bool:
     hierarchical: asking for ``source.fixAll`` includes ``source.fixAll.bnlint``)."""
     if only is None:
         return kind != NOTEBOOK_FIX_ALL
-    return any(kind == asked or kind.startswith(f"{asked}.") for asked in map(str, only))
+    asked = [str(getattr(kind, "value", kind)) for kind in only]  # a CodeActionKind or a string
+    return any(kind == name or kind.startswith(f"{name}.") for name in asked)
 
 
 class ActionBuilder:

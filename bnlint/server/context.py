@@ -88,9 +88,9 @@ def _sources(folder: Path, settings: Settings) -> tuple[Path, ...]:
         from bnlint.project.dependencies import find_project_root
 
         root = find_project_root(folder)
-        for directory in folders:
+        for directory in folders:  # where find_project_root looked: up to the project or git root
             paths.append(directory)
-            if directory == root:
+            if directory == root or (directory / ".git").exists():
                 break
         if root is not None:
             paths.extend(root / name for name in DEPENDENCY_FILES)
