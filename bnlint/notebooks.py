@@ -346,7 +346,9 @@ def check_notebook(
     withheld: list[Diagnostic] = []
     if fix:
         codes: list[str] = []
-        sources, result.fixed, withheld = _fix(notebook, sources, name, options, unsafe, codes)
+        sources, result.fixed, withheld = fix_cells(
+            notebook.cells, sources, name, options, unsafe, codes
+        )
         result.applied = tuple(codes)
     module = build_virtual_module(notebook.cells, sources)
     if module.segments:
@@ -366,21 +368,22 @@ def check_notebook(
     return result
 
 
-def _fix(
-    notebook: NotebookSource,
+def fix_cells(
+    cells: Sequence[NotebookCell],
     sources: dict[int, str],
     name: str,
     options: LintOptions,
     unsafe: bool,
     applied: Optional[list[str]] = None,
 ) -> tuple[dict[int, str], int, list[Diagnostic]]:
-    """Apply fixes cell by cell, re-linting until nothing more applies; returns the cell sources,
-    the number of fixes applied and the diagnostics of fixes withheld (their result would not parse)."""
+    """Apply fixes cell by cell, re-linting until nothing more applies; returns the cell sources (by
+    cell number), the number of fixes applied and the diagnostics of fixes withheld (their result
+    would not parse). ``cells`` are all the notebook's cells, ``sources`` their current texts."""
     fixed = 0
     current = dict(sources)
     withheld: dict[tuple, Diagnostic] = {}
     for _ in range(MAX_FIX_PASSES):
-        module = build_virtual_module(notebook.cells, current)
+        module = build_virtual_module(cells, current)
         if not module.segments:
             break
         local: dict[int, tuple[Diagnostic, tuple[int, Fix]]] = {}
@@ -389,7 +392,7 @@ def _fix(
             if mapped is not None and fix_key(diagnostic) not in withheld:
                 local[id(diagnostic)] = (diagnostic, mapped)
         chosen = non_overlapping([diagnostic for diagnostic, _ in local.values()])
-        render = partial(_render_fixes, notebook.cells, current, local)
+        render = partial(_render_fixes, cells, current, local)
         kept, refused = parsing_fixes(module.text, chosen, render)
         for diagnostic, problem in refused:
             withheld.setdefault(

@@ -166,6 +166,26 @@ def targeted(script: Path, *options: str) -> str:
         ),
         pytest.param({"requirements.txt": "tensorflow\nkeras!=3.0\n"}, "both", id="unpinned"),
         pytest.param({"requirements.txt": "keras<=3.0\n"}, "both", id="keras<=3.0-admits-both"),
+        pytest.param(
+            {"requirements.txt": "Keras==3.0.0rc1 ; python_version >= '3.9'\n"},
+            "3",
+            id="pre-release-of-keras-3-with-a-marker",
+        ),
+        pytest.param(
+            {"requirements.txt": "tensorflow_CPU (>=2.10, <2.16.0.post1)\n"},
+            "both",
+            id="a-post-release-of-2.16-is-2.16",
+        ),
+        pytest.param(
+            {"requirements.txt": "tensorflow_CPU (>=2.10, <2.16)\n"},
+            "2",
+            id="parenthesized-and-unnormalized-name",
+        ),
+        pytest.param(
+            {"requirements.txt": "keras @ https://example.org/keras-3.0.0-py3-none-any.whl\n"},
+            "both",
+            id="a-url-says-no-version",
+        ),
         pytest.param({}, "both", id="no-dependency-files"),
     ],
 )

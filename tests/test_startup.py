@@ -1,4 +1,5 @@
-"""Start-up stays light: the rule catalog is in sync, and a run with nothing to parse imports no LibCST."""
+"""Start-up stays light: the rule catalog is in sync, a run with nothing to parse imports no LibCST, and
+no run of one file imports what it does not use (pathspec, packaging, the language server's pygls)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ try:
     main(["check", *sys.argv[1:]])
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(name for name in sys.modules if name == "libcst" or name.startswith("bnlint.rules.bnl"))
+heavy = sorted(
+    name for name in sys.modules
+    if name in ("libcst", "pathspec", "packaging", "pygls", "lsprotocol")
+    or name.startswith("bnlint.rules.bnl")
+)
 print("exit", code, "heavy", heavy)
 """
 
@@ -53,6 +58,22 @@ def test_a_file_without_trigger_words_imports_neither_libcst_nor_rules(tmp_path:
 def test_a_keras_file_loads_the_rules_and_reports(tmp_path: Path) -> None:
     line = _probe_source(tmp_path, DROPOUT_FINDING)
     assert line.startswith("exit 1 heavy [") and "'libcst'" in line
+    assert all(name not in line for name in ("pathspec", "packaging", "pygls", "lsprotocol"))
+
+
+def test_a_file_named_in_a_repository_does_not_read_its_ignore_files(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("build/\n*.gen.py\n", encoding="utf-8")
+    line = _probe_source(tmp_path, DROPOUT_FINDING)
+    assert line.startswith("exit 1 heavy [") and "pathspec" not in line
+
+
+def test_walking_a_folder_with_ignore_files_uses_pathspec(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("*.gen.py\n", encoding="utf-8")
+    (tmp_path / "ignored.gen.py").write_text(DROPOUT_FINDING, encoding="utf-8")
+    (tmp_path / "plain.py").write_text("print(1)\n", encoding="utf-8")
+    assert _probe(str(tmp_path), "--no-cache") == "exit 0 heavy ['pathspec']"
 
 
 def test_trigger_words_only_in_comments_and_docstrings_do_not_cost_a_parse(tmp_path: Path) -> None:
