@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import functools
 import os
@@ -128,6 +129,16 @@ def ignored_codes(settings: Settings, path: Path) -> set[str]:
         if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern):
             codes.update(ignored)
     return codes
+
+
+def without_codes(options: LintOptions, ignored: Iterable[str]) -> LintOptions:
+    """The options with the rules that ``per-file-ignores`` turns off left out, so that ``--fix``
+    never applies their fixes."""
+    ignored = tuple(ignored)
+    if not ignored:
+        return options
+    kept = tuple(c for c in options.selected_codes if not any(c.startswith(i) for i in ignored))
+    return dataclasses.replace(options, rules=(), codes=kept)
 
 
 def _filter(diagnostics: list[Diagnostic], ignored: Iterable[str]) -> list[Diagnostic]:
@@ -319,7 +330,7 @@ def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> Fi
         outcome.found = lint_text(source.text, name, options)
         outcome.diagnostics = _filter(outcome.found, task.ignored)
         return outcome
-    fixed = fix_text(source.text, name, options, run.unsafe_fixes)
+    fixed = fix_text(source.text, name, without_codes(options, task.ignored), run.unsafe_fixes)
     outcome.diagnostics = _filter(fixed.remaining, task.ignored)
     outcome.converged = fixed.converged
     if fixed.text == source.text:
@@ -344,7 +355,11 @@ def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> 
     if data is None:
         return outcome
     notebook = check_notebook(
-        data, task.name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
+        data,
+        task.name,
+        without_codes(options, task.ignored),
+        fix=run.fix or run.diff,
+        unsafe=run.unsafe_fixes,
     )
     outcome.diagnostics = _filter(notebook.diagnostics, task.ignored)
     outcome.sources.update(notebook.sources)
@@ -377,13 +392,18 @@ def lint_stdin(
     """Lint (and with ``--fix``, fix) source read from standard input."""
     result = RunResult(files=1)
     forget_resolved_versions()
+    ignored = ignored_codes(settings, Path(name))
     if _is_notebook(name):
         from bnlint.notebooks import check_notebook
 
         notebook = check_notebook(
-            data, name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
+            data,
+            name,
+            without_codes(options, ignored),
+            fix=run.fix or run.diff,
+            unsafe=run.unsafe_fixes,
         )
-        result.diagnostics = _filter(notebook.diagnostics, ignored_codes(settings, Path(name)))
+        result.diagnostics = _filter(notebook.diagnostics, ignored)
         result.sources.update(notebook.sources)
         result.fixed = notebook.fixed
         if notebook.applied:
@@ -398,10 +418,9 @@ def lint_stdin(
     except SourceError as error:
         result.diagnostics.append(parse_error(name, str(error), error.row, error.column))
         return result
-    ignored = ignored_codes(settings, Path(name))
     result.sources[name] = source.text
     if run.fix or run.diff:
-        fixed = fix_text(source.text, name, options, run.unsafe_fixes)
+        fixed = fix_text(source.text, name, without_codes(options, ignored), run.unsafe_fixes)
         if not fixed.converged:
             result.unconverged.append(name)
         result.diagnostics = _filter(fixed.remaining, ignored)
