@@ -10,6 +10,7 @@ import libcst as cst
 from bnlint import keras_api
 from bnlint.facts.objects import KerasName, Obj, UserClass, UserFunction, Value
 from bnlint.facts.state import BuilderState
+from bnlint.facts.values import VersionedVars
 
 
 class DefinitionInterpreter(BuilderState):
@@ -32,9 +33,10 @@ class DefinitionInterpreter(BuilderState):
                 self.pending.append((function, None))
         return function
 
-    def _globals(self) -> Optional[dict]:
-        """A copy of the module's variables, when defining at module level."""
-        return dict(self.frame.vars) if self.frame is self.module_frame else None
+    def _globals(self) -> Optional[int]:
+        """The moment of the module's variables, when defining at module level."""
+        variables = self.frame.vars
+        return variables.clock if isinstance(variables, VersionedVars) else None
 
     def define_class(self, node: cst.ClassDef) -> None:
         bases = [self.expr(arg.value) for arg in node.bases]

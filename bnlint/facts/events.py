@@ -89,6 +89,10 @@ class TrainableEvent(Event):
     value: Optional[bool] = None
     value_node: Optional[cst.BaseExpression] = None
     target_node: Optional[cst.BaseExpression] = None
+    #: Made by a helper of another project file on layers of the target: whether it reaches
+    #: BatchNormalization layers, as its summary says (None: judged here, from the guards).
+    batchnorm: Optional[bool] = None
+    over_layers: bool = False
 
 
 @dataclass(eq=False)

@@ -267,10 +267,10 @@ class UserFunction:
     closure: object
     owner: Optional[UserClass] = None
     context: Optional[Context] = None
-    #: The module's variables when it was defined: analysed on its own, a function sees the
-    #: globals of that moment (a notebook rebinds ``model`` in later cells), and the later ones
-    #: only for names not yet bound then.
-    snapshot: Optional[dict] = None
+    #: The moment (``VersionedVars.clock``) it was defined at module level: analysed on its own, a
+    #: function sees the globals of that moment (a notebook rebinds ``model`` in later cells), and
+    #: the later ones only for names not yet bound then.
+    snapshot: Optional[int] = None
 
 
 @dataclass(eq=False)
