@@ -8,7 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from bnlint import keras_api
-from bnlint.facts.objects import KerasName, Obj, UserClass, UserFunction, Value
+from bnlint.facts.objects import KerasName, Obj, ProjectClass, UserClass, UserFunction, Value
 from bnlint.facts.state import BuilderState
 from bnlint.facts.values import VersionedVars
 
@@ -52,6 +52,9 @@ class DefinitionInterpreter(BuilderState):
                     keras_api.layer_class(base.canonical) or base.canonical == "keras.layers.Layer"
                 ):
                     is_layer = True
+            elif isinstance(base, ProjectClass):
+                is_model = is_model or base.summary.is_keras_model
+                is_layer = is_layer or base.summary.is_keras_layer
             elif isinstance(base, UserClass):
                 is_model = is_model or base.is_keras_model
                 is_layer = is_layer or base.is_keras_layer
@@ -60,9 +63,11 @@ class DefinitionInterpreter(BuilderState):
                     inherited_attrs.update(base.instance.attrs)
         name = node.name.value
         cls = UserClass(node=node, name=name, is_keras_model=is_model, is_keras_layer=is_layer)
+        cls.project_bases = [base.summary for base in bases if isinstance(base, ProjectClass)]
         cls.bases_known = all(
             (isinstance(base, KerasName) and keras_api.is_keras(base.canonical))
             or (isinstance(base, UserClass) and base.bases_known)
+            or isinstance(base, ProjectClass)
             or (isinstance(arg.value, cst.Name) and arg.value.value == "object")
             for arg, base in zip(node.bases, bases)
         )

@@ -70,7 +70,10 @@ class CompileEvent(Event):
     model: Obj = None  # type: ignore[assignment]
     optimizer_arg: Optional[cst.Arg] = None
     optimizer: Value = None
+    #: Not a ``compile()`` call: a ``load_model`` that compiles, or a builder of another project
+    #: file that returns a compiled model (``by`` names it for messages).
     synthetic: bool = False
+    by: str = "`load_model()` (which compiles)"
 
 
 @dataclass(eq=False)

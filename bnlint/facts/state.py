@@ -16,6 +16,7 @@ from bnlint.facts.events import Context, Event, Guard, Trace
 from bnlint.facts.imports import ImportTable
 from bnlint.facts.objects import Obj, Span, UserFunction, Value
 from bnlint.facts.results import Facts
+from bnlint.facts.summaries import SummaryProvider
 from bnlint.facts.values import Frame, VersionedVars
 
 #: How deep calls of same-file functions are followed.
@@ -51,8 +52,20 @@ def _count_names(code: str) -> tuple[Counter, Counter, Counter]:
 class BuilderState:
     """The state shared by every part of the interpreter."""
 
-    def __init__(self, module: cst.Module, code: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        code: Optional[str] = None,
+        provider: Optional[SummaryProvider] = None,
+    ) -> None:
         self.module = module
+        #: The summaries of the project modules this file imports (None: the file alone).
+        self.provider = provider
+        #: Local name -> (module, level, name or None for a module) of every import statement.
+        self.project_names: dict[str, tuple[str, int, Optional[str]]] = {}
+        self.project_memo: dict[tuple, Value] = {}
+        #: ``from module import name`` at the top level, for this module's own summary.
+        self.module_imports: dict[str, tuple[str, int, str]] = {}
         #: The module's code without comments and docstrings (``code_text.code_only``), made on use.
         self._code = code
         self._name_counts: Optional[tuple[Counter, Counter, Counter]] = None

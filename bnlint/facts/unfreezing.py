@@ -38,6 +38,8 @@ def pretrained_with_batchnorm(obj: Obj) -> bool:
 
 def head_layer_count(model: Obj) -> int:
     """How many layers a model built on other models' graphs adds after their layers."""
+    if model.head_count is not None:
+        return model.head_count
     return sum(
         1 for member in model.members if member not in model.graph_bases and member.kind != "part"
     )
