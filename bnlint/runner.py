@@ -24,6 +24,7 @@ from bnlint.engine import (
 )
 from bnlint.project.config import Settings
 from bnlint.project.discovery import discover
+from bnlint.project.imports import forget_layout
 from bnlint.project.summaries import FileSummaries, ProjectSummaries
 from bnlint.sources import SourceError, decode_python, write_atomically
 
@@ -186,6 +187,7 @@ def lint_paths(
     """Lint (and fix) every file found under ``paths``; answers from the cache where it can."""
     result = RunResult()
     forget_resolved_versions()
+    forget_layout()
     root = settings.project_root or Path.cwd()
     files = list(
         discover(paths, [*settings.exclude, *settings.extend_exclude], root, run.force_exclude)
@@ -442,6 +444,7 @@ def lint_stdin(
     """Lint (and with ``--fix``, fix) source read from standard input."""
     result = RunResult(files=1)
     forget_resolved_versions()
+    forget_layout()
     ignored = ignored_codes(settings, Path(name))
     summaries = ProjectSummaries().for_file(Path(name if name != "-" else "stdin.py"))
     if _is_notebook(name):

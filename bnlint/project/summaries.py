@@ -107,6 +107,18 @@ class ProjectSummaries:
         self.parsed_paths: set[str] = set()
         self._codes: dict[str, Optional[str]] = {}
 
+    def refresh(self) -> None:
+        """Look at the files again (a long-lived process, such as the language server, between
+        analyses): summaries whose modules changed are built again, the others kept."""
+        from bnlint.project.imports import forget_layout
+
+        forget_layout()
+        self._digests.clear()
+        self._codes.clear()
+        self._built = {
+            path: built for path, built in self._built.items() if self.still_valid(built.deps)
+        }
+
     def for_file(self, path: Path) -> FileSummaries:
         """The provider of summaries for one linted file."""
         return FileSummaries(self, path)
