@@ -22,18 +22,12 @@ PARSE_ERROR_NAME = "parse-error"
 #: The name of the reserved code when bnlint itself fails on a file (a bug to report, exit code 2).
 INTERNAL_ERROR_NAME = "internal-error"
 
-#: What a file must do itself for the trigger words of the project modules it imports to count:
-#: train, compile, change ``trainable``, record gradients or evaluate (a helper or a model from
-#: ``models.py`` is then used in it).
-PROJECT_ACTIVITY = (
-    ".fit(",
-    "fit_generator",
-    "train_on_batch",
-    ".compile(",
-    "trainable",
-    "training",
-    "GradientTape",
-    "train_step",
+#: What a file must do itself for the project modules it imports to matter: train, compile, set
+#: ``trainable``, record gradients (a helper or a model from ``models.py`` is then used in it).
+#: Code that only builds layers (a library's own modules) is analysed alone, at no extra cost.
+PROJECT_ACTIVITY = re.compile(
+    r"\.trainable\s*=[^=]|setattr\(|\.fit\(|train_on_batch|fit_generator|GradientTape"
+    r"|train_step|\.compile\(|load_weights|\.evaluate\(|_step\("
 )
 
 #: Fix passes before giving up on a file whose fixes keep producing new ones.
@@ -316,8 +310,10 @@ def lint_text(
     """All diagnostics for one source text (noqa applied, sorted, fixes attached); ``summaries``
     gives the summaries of the project modules it imports (without it, the file stands alone)."""
     imported = ""
-    if summaries is not None and _holds_trigger(text, PROJECT_ACTIVITY):
+    if summaries is not None and PROJECT_ACTIVITY.search(text):
         imported = " ".join(summaries.imported_words(code_only(text), options.triggers))
+    else:
+        summaries = None
     if not _holds_trigger(text, options.triggers) and not imported:
         return []
     code = code_only(text)
