@@ -108,9 +108,10 @@ class ResultCache:
         return entry if isinstance(entry, dict) else None
 
     def put_summary(self, path: str, entry: dict) -> None:
-        """Remember the summary of a project module."""
-        self._summaries[path] = entry
-        self._changed_summaries[path] = entry
+        """Remember summaries of a project module's names (merged with those of the same content)."""
+        merged = _merge_summary(self._summaries.get(path), entry)
+        self._summaries[path] = merged
+        self._changed_summaries[path] = merged
 
     def save(self) -> None:
         """Merge with what is on disk now and write atomically; a cache that cannot be written is skipped."""
@@ -118,7 +119,8 @@ class ResultCache:
             return
         merged, merged_summaries = self._read()
         merged.update(self._changed)
-        merged_summaries.update(self._changed_summaries)
+        for path, entry in self._changed_summaries.items():
+            merged_summaries[path] = _merge_summary(merged_summaries.get(path), entry)
         temporary: Optional[str] = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +140,16 @@ class ResultCache:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
         self._changed, self._changed_summaries = {}, {}
+
+
+def _merge_summary(old: object, new: dict) -> dict:
+    """The summaries of one module's names from two runs: kept together while its digest is the
+    same, the new ones alone otherwise."""
+    if not isinstance(old, dict) or old.get("digest") != new.get("digest"):
+        return new
+    names = dict(old.get("names") or {}) if isinstance(old.get("names"), dict) else {}
+    names.update(new.get("names") or {})
+    return {"digest": new.get("digest"), "names": names}
 
 
 def _mark_cache_directory(directory: Path) -> None:

@@ -26,15 +26,15 @@ INTERNAL_ERROR_NAME = "internal-error"
 #: ``trainable``, record gradients (a helper or a model from ``models.py`` is then used in it).
 #: Code that only builds layers (a library's own modules) is analysed alone, at no extra cost.
 PROJECT_ACTIVITY = re.compile(
-    r"\.trainable\s*=[^=]|setattr\(|\.fit\(|train_on_batch|fit_generator|GradientTape"
-    r"|train_step|\.compile\(|load_weights|\.evaluate\(|_step\("
+    r"\.trainable\s*=[^=]|setattr\([^)\n]*trainable|\.fit\(|train_on_batch|fit_generator"
+    r"|GradientTape|\btrain_step\b|(?<!\bre)\.compile\(|\.load_weights\("
 )
 
 #: Fix passes before giving up on a file whose fixes keep producing new ones.
 MAX_FIX_PASSES = 10
 
 if TYPE_CHECKING:
-    from bnlint.facts.summaries import ModuleSummary, SummaryProvider
+    from bnlint.facts.summaries import Member, SummaryProvider
 
 T = TypeVar("T")
 
@@ -325,16 +325,17 @@ def lint_text(
     )
 
 
-def parse_for_summary(
-    text: str, summaries: Optional[SummaryProvider] = None
-) -> Optional[ModuleSummary]:
-    """The summary of a project module's source, or None when it does not parse (it is then
-    unknown to its importers; it gets its own BNL000 only if it is linted itself)."""
+def summarize_source(
+    text: str, name: str, summaries: Optional[SummaryProvider] = None
+) -> Optional[Member]:
+    """What ``name`` is in a project module's source (or the part of it that defines it), or None
+    when it does not parse (it is then unknown to its importers; it gets its own BNL000 only if it
+    is linted itself)."""
 
-    def summarize() -> Optional[ModuleSummary]:
+    def summarize() -> Optional[Member]:
         import libcst as cst
 
-        from bnlint.facts.builder import summarize_module
+        from bnlint.facts.builder import summarize_member
         from bnlint.parse_in_parts import parse_module
 
         problem, fatal = _precheck(text) if _needs_precheck(text) else (None, False)
@@ -351,7 +352,7 @@ def parse_for_summary(
         except BaseException:
             return None
         try:
-            return summarize_module(module, code_only(text), summaries)
+            return summarize_member(module, name, code_only(text), summaries)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException:  # a bug summarising a module must not stop its importers' linting

@@ -25,7 +25,8 @@ WHOLE_BYTES = 64 * 1024
 #: The smallest part a large text is cut into (fewer parts: less joining).
 PART_BYTES = 32 * 1024
 
-_PART_START = re.compile(r"^(?:class |def |async def |@)", re.MULTILINE)
+#: A line that may start a top-level definition.
+PART_START = re.compile(r"^(?:class |def |async def |@)", re.MULTILINE)
 _INDENTED_LINE = re.compile(r"^[ \t]+\S", re.MULTILINE)
 
 
@@ -48,17 +49,17 @@ def split_at_top_level(text: str) -> list[str]:
     if len(text) <= WHOLE_BYTES:
         return [text]
     cuts = [0]
-    for match in _PART_START.finditer(text):
+    for match in PART_START.finditer(text):
         start = match.start()
         if start - cuts[-1] < PART_BYTES or len(text) - start < PART_BYTES:
             continue
-        if _can_cut_before(text, start):
+        if can_cut_before(text, start):
             cuts.append(start)
     cuts.append(len(text))
     return [text[start:end] for start, end in zip(cuts, cuts[1:])]
 
 
-def _can_cut_before(text: str, start: int) -> bool:
+def can_cut_before(text: str, start: int) -> bool:
     """Whether a part may end just before ``start`` (the start of a line).
 
     Not after a decorator (it belongs with what it decorates) or a line continuation; and not when

@@ -20,7 +20,7 @@ from bnlint.facts.objects import UserFunction
 from bnlint.facts.project_calls import ProjectInterpreter
 from bnlint.facts.results import Facts
 from bnlint.facts.statements import StatementInterpreter
-from bnlint.facts.summaries import ModuleSummary, SummaryProvider
+from bnlint.facts.summaries import Member, SummaryProvider
 from bnlint.facts.summarize import SummaryInterpreter
 from bnlint.facts.user_calls import UserCallInterpreter
 
@@ -37,14 +37,17 @@ class Builder(
 ):
     """One file's abstract interpreter: the module body first, then every queued function."""
 
-    def build(self) -> Facts:
-        """Interpret the module body, then every function and method not yet analysed on its own.
+    def build(self, roots: bool = True) -> Facts:
+        """Interpret the module body, then every function and method not yet analysed on its own
+        (not with ``roots=False``: a summary analyses only what it is asked about).
 
         A function whose calls sit in functions analysed later waits for them once, so that its
         parameters can be bound from its call sites (``agreed_arguments``).
         """
         self.facts.traces.append(self.trace)
         self.block(self.module.body)
+        if not roots:
+            return self.facts
         deferred: set[int] = set()
         while self.pending:
             function, self_obj = self.pending.pop(0)
@@ -72,10 +75,15 @@ def build_facts(
     return Builder(module, code, provider).build()
 
 
-def summarize_module(
-    module: cst.Module, code: Optional[str] = None, provider: Optional[SummaryProvider] = None
-) -> ModuleSummary:
-    """What a parsed module exports to the files that import it."""
+def summarize_member(
+    module: cst.Module,
+    name: str,
+    code: Optional[str] = None,
+    provider: Optional[SummaryProvider] = None,
+) -> Optional[Member]:
+    """What ``name`` is, for the files that import it, in a parsed module (or the part of it that
+    holds its definition): the module's top-level code runs, and only ``name`` is summarised."""
     builder = Builder(module, code, provider)
-    builder.build()
-    return builder.summarize()
+    builder.lazy_classes = True
+    builder.build(roots=False)
+    return builder.summarize_name(name)

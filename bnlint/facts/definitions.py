@@ -12,6 +12,9 @@ from bnlint.facts.objects import KerasName, Obj, ProjectClass, UserClass, UserFu
 from bnlint.facts.state import BuilderState
 from bnlint.facts.values import VersionedVars
 
+#: The methods that build an instance, analysed once with it (see ``construct``).
+_CONSTRUCTORS = ("__init__", "build")
+
 
 class DefinitionInterpreter(BuilderState):
     """Binds functions and classes, and queues their bodies for analysis."""
@@ -32,6 +35,20 @@ class DefinitionInterpreter(BuilderState):
                 self.queued.add(id(node))
                 self.pending.append((function, None))
         return function
+
+    def construct(self, cls: UserClass) -> None:
+        """Analyse what building an instance does (``__init__``, then ``build``), once: at the
+        class's definition, or, when summarising, the first time it is needed."""
+        if cls.constructed:
+            return
+        cls.constructed = True
+        for init_name in _CONSTRUCTORS:
+            method = cls.methods.get(init_name)
+            if method is not None and method.owner is cls:
+                self.queued.add(id(method.node))
+                trace = self.analyze_root(method, cls.instance)
+                if init_name == "__init__":
+                    self.init_traces[id(cls)] = trace
 
     def _globals(self) -> Optional[int]:
         """The moment of the module's variables, when defining at module level."""
@@ -98,14 +115,11 @@ class DefinitionInterpreter(BuilderState):
                     )
                     for decorator in statement.decorators:
                         self.expr(decorator.decorator)
-        for init_name in ("__init__", "build"):
-            method = cls.methods.get(init_name)
-            if method is not None and method.owner is cls and id(method.node) not in self.queued:
-                self.queued.add(id(method.node))
-                trace = self.analyze_root(method, cls.instance)
-                if init_name == "__init__":
-                    self.init_traces[id(cls)] = trace
-        for method in cls.methods.values():
+        if not self.lazy_classes:
+            self.construct(cls)
+        for name, method in cls.methods.items():
+            if name in _CONSTRUCTORS:
+                continue
             if method.owner is cls and id(method.node) not in self.queued:
                 self.queued.add(id(method.node))
                 self.pending.append((method, cls.instance))

@@ -12,7 +12,7 @@ from bnlint import keras_api
 if TYPE_CHECKING:
     from bnlint.facts.events import Context
     from bnlint.facts.forwarding import TrainingParameter
-    from bnlint.facts.summaries import ClassSummary, FunctionSummary, ModuleSummary
+    from bnlint.facts.summaries import ClassSummary, FunctionSummary
 
 
 @dataclass(eq=False)
@@ -303,6 +303,8 @@ class UserClass:
     instance: Optional[Obj] = None
     #: Base classes defined in other project files (their methods are known by summary only).
     project_bases: list[ClassSummary] = field(default_factory=list)
+    #: Whether its ``__init__`` and ``build`` have been analysed (see ``construct``).
+    constructed: bool = False
     #: The ``training`` forwarding parameter of its call method, once looked up (see forwarding).
     forwarded: object = None
 
@@ -319,7 +321,6 @@ class ProjectModule:
     path: str
     name: str
     level: int
-    summary: ModuleSummary
 
 
 @dataclass(frozen=True, eq=False)

@@ -32,7 +32,13 @@ from bnlint.facts.objects import (
     Value,
 )
 from bnlint.facts.state import BuilderState
-from bnlint.facts.summaries import Effect, FunctionSummary, ModuleSummary, ObjectSummary
+from bnlint.facts.summaries import (
+    ClassSummary,
+    Effect,
+    FunctionSummary,
+    ObjectSummary,
+    Reexport,
+)
 
 #: How many re-exports (``from .models import Net`` in ``__init__.py``) are followed for one name.
 _MAX_REEXPORTS = 5
@@ -82,60 +88,50 @@ class ProjectInterpreter(BuilderState):
             if submodule is not None:
                 value = submodule
             else:
-                found = self._project_module(module, level)
+                found = self._project_module(module, level) if module or level else None
                 if isinstance(found, ProjectModule):
-                    value = self.module_member(found.path, found.summary, name)
+                    value = self.module_member(found.path, name)
         self.project_memo[key] = value
         return value
 
-    def reexports(self) -> dict[str, tuple[str, str]]:
-        """The names this module imports at its top level from other project modules: name ->
-        (the file, the name there; "" for a module), so that importers can follow them."""
-        found: dict[str, tuple[str, str]] = {}
-        if self.provider is None:
-            return found
-        for local, (module, level, name) in self.module_imports.items():
-            submodule = self.provider.resolve(f"{module}.{name}" if module else name, level)
-            if submodule is not None:
-                found[local] = (submodule, "")
-                continue
-            path = self.provider.resolve(module, level) if module or level else None
-            if path is not None:
-                found[local] = (path, name)
-        return found
+    def reexport(self, local: str) -> Optional[Reexport]:
+        """Where a name this module imports at its top level really comes from, when that is
+        another project module (so that importers of this module can follow it)."""
+        origin = self.module_imports.get(local)
+        if origin is None or self.provider is None:
+            return None
+        module, level, name = origin
+        submodule = self.provider.resolve(f"{module}.{name}" if module else name, level)
+        if submodule is not None:
+            return Reexport(submodule, "")
+        path = self.provider.resolve(module, level) if module or level else None
+        return Reexport(path, name) if path is not None else None
 
     def _project_module(self, name: str, level: int) -> Optional[ProjectModule]:
-        found = self.provider.module(name, level) if self.provider is not None else None
-        if found is None:
-            return None
-        path, summary = found
-        return ProjectModule(path, name, level, summary)
+        path = self.provider.resolve(name, level) if self.provider is not None else None
+        return ProjectModule(path, name, level) if path is not None else None
 
-    def module_member(self, path: str, summary: ModuleSummary, name: str, hops: int = 0) -> Value:
+    def module_member(self, path: str, name: str, hops: int = 0) -> Value:
         """``module.name``: a class, function, model or submodule of a project module."""
-        if name in summary.classes:
-            return ProjectClass(path, summary.classes[name])
-        if name in summary.functions:
-            return ProjectFunction(path, name, summary.functions[name])
-        if name in summary.objects:
+        member = self.provider.member(path, name) if self.provider is not None else None
+        if isinstance(member, ClassSummary):
+            return ProjectClass(path, member)
+        if isinstance(member, FunctionSummary):
+            return ProjectFunction(path, name, member)
+        if isinstance(member, ObjectSummary):
             key = ("object", path, name)
             if key not in self.project_memo:
-                self.project_memo[key] = self.materialize(summary.objects[name], None, label=name)
+                self.project_memo[key] = self.materialize(member, None, label=name)
             return self.project_memo[key]
-        target = summary.reexports.get(name)
-        if target is None or hops >= _MAX_REEXPORTS or self.provider is None:
+        if not isinstance(member, Reexport) or hops >= _MAX_REEXPORTS:
             return None
-        target_path, target_name = target
-        target_summary = self.provider.module_at(target_path)
-        if target_summary is None:
-            return None
-        if not target_name:
-            return ProjectModule(target_path, name, 0, target_summary)
-        return self.module_member(target_path, target_summary, target_name, hops + 1)
+        if not member.name:
+            return ProjectModule(member.path, name, 0)
+        return self.module_member(member.path, member.name, hops + 1)
 
     def project_attribute(self, owner: ProjectModule, attr: str) -> Value:
         """``pkg.attr`` on an imported project module: a member, or a submodule."""
-        member = self.module_member(owner.path, owner.summary, attr)
+        member = self.module_member(owner.path, attr)
         if member is not None:
             return member
         return self._project_module(f"{owner.name}.{attr}", owner.level)

@@ -64,6 +64,8 @@ class BuilderState:
         #: Local name -> (module, level, name or None for a module) of every import statement.
         self.project_names: dict[str, tuple[str, int, Optional[str]]] = {}
         self.project_memo: dict[tuple, Value] = {}
+        #: Analyse a class's ``__init__`` only when an instance or its summary is needed (summaries).
+        self.lazy_classes = False
         #: ``from module import name`` at the top level, for this module's own summary.
         self.module_imports: dict[str, tuple[str, int, str]] = {}
         #: The module's code without comments and docstrings (``code_text.code_only``), made on use.

@@ -1,6 +1,6 @@
-"""What a project module exports, as small values: the facts its importers need, never a tree.
+"""What a project module's names are, as small values: the facts its importers need, never a tree.
 
-A summary says, per class, whether it is a Keras Layer or Model, what an instance contains
+A summary is made per name an importer asks for. It says, per class, whether it is a Keras Layer or Model, what an instance contains
 (BatchNormalization, Dropout and noise layers, a pretrained base) and which ``call()`` parameter it
 forwards as ``training=``; per function, what it returns (a model and its composition, a pretrained
 base, a compiled model) and what it does to its parameters (sets ``trainable`` and to what, over
@@ -10,8 +10,8 @@ are plain data so that they can be kept in the results cache as JSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, Optional, Protocol
+from dataclasses import dataclass, fields
+from typing import Any, Optional, Protocol, Union
 
 
 @dataclass(frozen=True)
@@ -105,28 +105,27 @@ class ClassSummary:
 
 
 @dataclass(frozen=True)
-class ModuleSummary:
-    """Everything a module exports that its importers may ask about."""
+class Reexport:
+    """A name a module imports from another project module (``from .models import Net`` in a
+    package's ``__init__.py``): where it really comes from (``name`` "" for a whole module)."""
 
-    classes: dict[str, ClassSummary] = field(default_factory=dict)
-    functions: dict[str, FunctionSummary] = field(default_factory=dict)
-    objects: dict[str, ObjectSummary] = field(default_factory=dict)
-    #: Names the module itself imports from other project modules: name -> (file, name or "").
-    reexports: dict[str, tuple[str, str]] = field(default_factory=dict)
+    path: str
+    name: str
+
+
+#: What a project module's name stands for.
+Member = Union[ClassSummary, FunctionSummary, ObjectSummary, Reexport]
 
 
 class SummaryProvider(Protocol):
     """Gives the facts engine the summaries of the project modules a file imports."""
 
-    def module(self, name: str, level: int) -> Optional[tuple[str, ModuleSummary]]:
-        """The (file, summary) of module ``name`` imported with ``level`` leading dots, or None
-        when it is not a project module (or cannot be read or parsed)."""
-
-    def module_at(self, path: str) -> Optional[ModuleSummary]:
-        """The summary of the project module at ``path`` (a re-export's target), or None."""
-
     def resolve(self, name: str, level: int) -> Optional[str]:
         """The file of module ``name`` imported with ``level`` leading dots, if a project module."""
+
+    def member(self, path: str, name: str) -> Optional[Member]:
+        """What ``name`` is in the project module at ``path`` (None: unknown, or the module cannot
+        be read or parsed)."""
 
     def imported_words(self, code: str, triggers: tuple) -> set[str]:
         """The trigger words (of ``triggers``) found in the code of the project modules that
@@ -135,8 +134,7 @@ class SummaryProvider(Protocol):
 
 # ------------------------------------------------------------------ JSON
 _TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (ObjectSummary, Effect, FunctionSummary, ClassSummary, ModuleSummary)
+    cls.__name__: cls for cls in (ObjectSummary, Effect, FunctionSummary, ClassSummary, Reexport)
 }
 
 

@@ -8,6 +8,7 @@ read off the events; that analysis goes to scratch facts, never to the module's 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Optional
 
@@ -26,13 +27,7 @@ from bnlint.facts.objects import Obj, UserClass, UserFunction, Value
 from bnlint.facts.queries import CallModes, layer_names
 from bnlint.facts.results import Facts
 from bnlint.facts.state import BuilderState
-from bnlint.facts.summaries import (
-    ClassSummary,
-    Effect,
-    FunctionSummary,
-    ModuleSummary,
-    ObjectSummary,
-)
+from bnlint.facts.summaries import ClassSummary, Effect, FunctionSummary, Member, ObjectSummary
 from bnlint.facts.unfreezing import (
     BatchnormUnfreezes,
     head_layer_count,
@@ -42,6 +37,11 @@ from bnlint.facts.user_calls import init_parameter_attributes
 
 #: Methods whose effects importers never need (they are Keras's own machinery, or construction).
 _UNSUMMARISED_METHODS = frozenset({"__init__", "build", "call", "__call__", "get_config"})
+#: What a method's code must mention for its summary to matter to an importer: it changes
+#: ``trainable``, compiles, trains or loads weights, or builds a model it may return.
+_METHOD_MATTERS = re.compile(
+    r"trainable|compile|fit|train_on_batch|load_weights|load_model|Model\(|Sequential|applications"
+)
 #: How deep nested objects (a base inside a model, an attribute of an instance) are summarised.
 _MAX_DEPTH = 2
 
@@ -49,22 +49,24 @@ _MAX_DEPTH = 2
 class SummaryInterpreter(BuilderState):
     """Summarises the module the builder has just analysed."""
 
-    def summarize(self) -> ModuleSummary:
-        """The module's summary (call after ``build``)."""
+    def summarize_name(self, name: str) -> Optional[Member]:
+        """What ``name`` is in the module just analysed (call after ``build``): a class, a
+        function, a module-level model, a name imported from another project module, or None."""
+        value = self.module_frame.vars.get(name)
         modes = CallModes(self.facts)
-        module_events = self.facts.traces[0].events if self.facts.traces else []
         guards = GuardReader(self.module, self.imports, keras_api.BATCHNORM_LAYERS)
         reach = BatchnormUnfreezes(self.module, guards, unchanged_setter_skipped=False)
-        summary = ModuleSummary(reexports=self.reexports())
         with self._scratch():
-            for name, value in list(self.module_frame.vars.items()):
-                if isinstance(value, UserClass) and value.node is not None:
-                    summary.classes[name] = self._class_summary(value, modes, reach)
-                elif isinstance(value, UserFunction) and value.owner is None:
-                    summary.functions[name] = self._function_summary(value, None, modes, reach)
-                elif isinstance(value, Obj) and value.kind in ("model", "layer"):
-                    summary.objects[name] = object_summary(value, modes, module_events)
-        return summary
+            if isinstance(value, UserClass) and value.node is not None:
+                return self._class_summary(value, modes, reach)
+            if isinstance(value, UserFunction) and value.owner is None:
+                return self._function_summary(value, None, modes, reach)
+        if isinstance(value, Obj) and value.kind in ("model", "layer"):
+            module_events = self.facts.traces[0].events if self.facts.traces else []
+            return object_summary(value, modes, module_events)
+        if value is None and name not in self.module_frame.vars:
+            return self.reexport(name)
+        return None
 
     @contextlib.contextmanager
     def _scratch(self) -> Iterator[None]:
@@ -81,6 +83,7 @@ class SummaryInterpreter(BuilderState):
     def _class_summary(
         self, cls: UserClass, modes: CallModes, reach: BatchnormUnfreezes
     ) -> ClassSummary:
+        self.construct(cls)
         init = cls.methods.get("__init__")
         init_params: tuple[str, ...] = ()
         bindings: tuple[tuple[str, str], ...] = ()
@@ -92,10 +95,12 @@ class SummaryInterpreter(BuilderState):
             (name, self._function_summary(method, cls.instance, modes, reach))
             for name, method in cls.methods.items()
             if name not in _UNSUMMARISED_METHODS
+            and _METHOD_MATTERS.search(self.module.code_for_node(method.node))
         )
         instance = cls.instance
         init_trace = self.init_traces.get(id(cls))
         built = init_trace.events if init_trace is not None else []
+        modes = CallModes(self.facts, built)
         return ClassSummary(
             name=cls.name,
             is_keras_model=cls.is_keras_model,

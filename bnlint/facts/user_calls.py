@@ -148,6 +148,7 @@ class UserCallInterpreter(BuilderState):
     ) -> Value:
         if cls.is_keras:
             self.record_call(f"user:{cls.name}", node)
+        self.construct(cls)
         self._bind_init_attributes(cls, args)
         self.escape(node, args)
         return cls.instance

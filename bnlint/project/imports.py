@@ -2,8 +2,10 @@
 
 ``import pkg.mod``, ``from pkg import mod``, ``from .models import Net`` and ``from ..utils import f``
 resolve to files of the project only. Absolute imports are looked for, in order, in the importing
-file's folder (a flat script beside its modules, a notebook beside its helpers), the root its package
-hangs from (walking up ``__init__.py`` files), the project root (the nearest folder with a
+file's folder when it is not a package (a flat script beside its modules, a notebook beside its
+helpers: Python puts a script's folder first on its path; a module inside a package has no implicit
+relative imports, so its ``import numpy`` is never the package's own ``numpy.py``), the root its
+package hangs from (walking up ``__init__.py`` files), the project root (the nearest folder with a
 ``pyproject.toml`` or ``.git``) and its ``src/``. Anything else (an installed package, a typo) is
 unknown: ``None``.
 """
@@ -39,7 +41,7 @@ def resolve_module(name: str, importer: Path, level: int = 0) -> Optional[Path]:
 @lru_cache(maxsize=4096)
 def search_roots(folder: Path) -> tuple[Path, ...]:
     """The folders an absolute import from a file in ``folder`` is looked for in, in order."""
-    roots = [folder]
+    roots = [] if (folder / "__init__.py").is_file() else [folder]
     top = folder
     while (top / "__init__.py").is_file() and top.parent != top:
         top = top.parent

@@ -1,11 +1,12 @@
 """The summaries of a project's modules, for the files that import them: built on demand, once per
-run per module, and kept in the results cache under the module's content digest.
+run per module and name, and kept in the results cache under the module's content digest.
 
-A summary is made from the module's own parse and facts, with the summaries of the modules it imports
-in turn (a few levels deep; an import cycle is cut). A module that cannot be read, decoded or parsed,
-or that is huge, has no summary: its importers treat what it exports as unknown. Every file's result
-depends on the digests of the modules whose summaries it used, directly or not, so that editing
-``models.py`` makes ``train.py`` be linted again.
+A summary answers for one name (``Net`` of ``models.py``): it is made from the module's top-level code
+and the definitions that name needs (see ``outline``), parsed and analysed with the summaries of the
+modules they import in turn (a few levels deep; an import cycle is cut). A module that cannot be
+read, decoded or parsed, or that is huge, has no summary: its importers treat its names as unknown.
+Every file's result depends on the digests of the modules whose summaries it used, directly or not,
+so that editing ``models.py`` makes ``train.py`` be linted again.
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Protocol
 
-from bnlint.facts.summaries import ModuleSummary, from_data, to_data
+from bnlint.facts.summaries import Member, from_data, to_data
 from bnlint.project.imports import resolve_module
+from bnlint.project.outline import Outline
 
 #: Imports are followed this many modules deep from a linted file (deeper ones stay unknown).
-MAX_DEPTH = 3
+MAX_DEPTH = 2
+#: How many project modules one linted file may ask summaries of, and one summary in turn: the
+#: first ones its analysis meets (in code order, so the same for every run); the others stay
+#: unknown. A training script imports a handful; a library's modules may import dozens.
+MAX_MODULES_PER_FILE = 12
+MAX_MODULES_PER_SUMMARY = 4
 #: Modules larger than this are not summarised (generated code, data in source form).
 MAX_BYTES = 1024 * 1024
 
@@ -70,15 +77,15 @@ class SummaryStore(Protocol):
     """Where summaries outlive a run (the results cache)."""
 
     def get_summary(self, path: str) -> Optional[dict]:
-        """The stored entry of a module: ``{"digest", "deps", "summary"}``, or None."""
+        """The stored entry of a module: ``{"digest", "names": {name: {"deps", "summary"}}}``."""
 
     def put_summary(self, path: str, entry: dict) -> None:
-        """Store the entry of a module."""
+        """Store (merge) the entry of a module."""
 
 
 @dataclass
 class _Built:
-    summary: Optional[ModuleSummary]
+    summary: Optional[Member]
     #: The module and every module its summary used, with their content digests.
     deps: dict[str, str]
 
@@ -97,13 +104,15 @@ class ProjectSummaries:
 
     def __init__(self, store: Optional[SummaryStore] = None) -> None:
         self.store = store
-        self._built: dict[str, _Built] = {}
+        self._built: dict[tuple[str, str], _Built] = {}
         self._digests: dict[str, Optional[str]] = {}
-        self._building: list[str] = []
-        #: Entries built in this process since the last ``take_new_entries``.
+        self._texts: dict[str, Optional[str]] = {}
+        self._outlines: dict[str, Outline] = {}
+        self._building: list[tuple[str, str]] = []
+        #: Entries built in this process since the last ``take_new_entries``: path -> entry.
         self.new_entries: dict[str, dict] = {}
         self.stats = SummaryStats()
-        #: The modules this process parsed to summarise them.
+        #: The modules this process parsed (in part) to summarise them.
         self.parsed_paths: set[str] = set()
         self._codes: dict[str, Optional[str]] = {}
 
@@ -115,8 +124,10 @@ class ProjectSummaries:
         forget_layout()
         self._digests.clear()
         self._codes.clear()
+        self._texts.clear()
+        self._outlines.clear()
         self._built = {
-            path: built for path, built in self._built.items() if self.still_valid(built.deps)
+            key: built for key, built in self._built.items() if self.still_valid(built.deps)
         }
 
     def for_file(self, path: Path) -> FileSummaries:
@@ -137,6 +148,102 @@ class ProjectSummaries:
     def still_valid(self, deps: dict[str, str]) -> bool:
         """Whether every module a result or summary depended on still has the same content."""
         return all(self.digest(path) == digest for path, digest in deps.items())
+
+    def take_new_entries(self) -> dict[str, dict]:
+        """The summaries built since the last call (for the parent process to cache)."""
+        entries, self.new_entries = self.new_entries, {}
+        return entries
+
+    def member(self, path: str, name: str) -> Optional[_Built]:
+        """The summary of ``name`` in the module at ``path``, with its dependencies (None:
+        unknown, the module being summarised further up an import cycle)."""
+        key = (path, name)
+        if key in self._built:
+            return self._built[key]
+        if key in self._building or any(path == busy for busy, _ in self._building):
+            return None
+        digest = self.digest(path)
+        if digest is None:
+            return None
+        cached = self._from_store(path, name, digest)
+        if cached is not None:
+            self._built[key] = cached
+            return cached
+        started = time.perf_counter()
+        self._building.append(key)
+        try:
+            built = self._build(path, name, digest)
+        finally:
+            self._building.pop()
+            if not self._building:
+                self.stats.seconds += time.perf_counter() - started
+        self._built[key] = built
+        entry = self.new_entries.setdefault(path, {"digest": digest, "names": {}})
+        entry["names"][name] = {
+            "deps": built.deps,
+            "summary": to_data(built.summary) if built.summary is not None else None,
+        }
+        return built
+
+    def _from_store(self, path: str, name: str, digest: str) -> Optional[_Built]:
+        entry = self.store.get_summary(path) if self.store is not None else None
+        if not isinstance(entry, dict) or entry.get("digest") != digest:
+            return None
+        names = entry.get("names")
+        found = names.get(name) if isinstance(names, dict) else None
+        if not isinstance(found, dict):
+            return None
+        deps = found.get("deps")
+        if not isinstance(deps, dict) or not self.still_valid(deps):
+            return None
+        try:
+            summary = from_data(found["summary"]) if found.get("summary") is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None
+        self.stats.from_cache += 1
+        return _Built(summary, dict(deps))
+
+    def _build(self, path: str, name: str, digest: str) -> _Built:
+        from bnlint.engine import summarize_source
+
+        deps = {path: digest}
+        outline = self._outline(path)
+        if outline is None:
+            return _Built(None, deps)
+        text = outline.text_for(name)
+        if text is None:
+            return _Built(None, deps)  # nothing in its code can matter to a rule
+        nested = (
+            FileSummaries(self, Path(path), budget=MAX_MODULES_PER_SUMMARY)
+            if len(self._building) < MAX_DEPTH
+            else None
+        )
+        summary = summarize_source(text, name, nested)
+        self.stats.built += 1
+        self.parsed_paths.add(path)
+        if nested is not None:
+            deps.update(nested.used)
+        return _Built(summary, deps)
+
+    def _outline(self, path: str) -> Optional[Outline]:
+        """The outline of a module's source (None: unreadable, undecodable or huge), once per run."""
+        if path not in self._outlines:
+            text = self._text(path)
+            if text is None:
+                return None
+            self._outlines[path] = Outline(text)
+        return self._outlines[path]
+
+    def _text(self, path: str) -> Optional[str]:
+        if path not in self._texts:
+            from bnlint.sources import SourceError, decode_python
+
+            try:
+                data = Path(path).read_bytes()
+                self._texts[path] = decode_python(data).text if len(data) <= MAX_BYTES else None
+            except (OSError, SourceError):
+                self._texts[path] = None
+        return self._texts[path]
 
     def words_behind(
         self, importer: Path, code: str, words: tuple[str, ...], depth: int
@@ -160,85 +267,9 @@ class ProjectSummaries:
         if path not in self._codes:
             from bnlint.code_text import code_only
 
-            try:
-                data = Path(path).read_bytes()
-                self._codes[path] = (
-                    code_only(data.decode("utf-8", "replace")) if len(data) <= MAX_BYTES else None
-                )
-            except OSError:
-                self._codes[path] = None
+            text = self._text(path)
+            self._codes[path] = code_only(text) if text is not None else None
         return self._codes[path]
-
-    def take_new_entries(self) -> dict[str, dict]:
-        """The summaries built since the last call (for the parent process to cache)."""
-        entries, self.new_entries = self.new_entries, {}
-        return entries
-
-    def summary(self, path: str) -> Optional[_Built]:
-        """The summary of the module at ``path`` with its dependencies (None: unknown)."""
-        if path in self._built:
-            return self._built[path]
-        if path in self._building:
-            return None  # an import cycle: the module is being summarised further up
-        digest = self.digest(path)
-        if digest is None:
-            return None
-        cached = self._from_store(path, digest)
-        if cached is not None:
-            self._built[path] = cached
-            return cached
-        started = time.perf_counter()
-        self._building.append(path)
-        try:
-            built = self._build(path, digest)
-        finally:
-            self._building.pop()
-            self.stats.seconds += time.perf_counter() - started
-        self._built[path] = built
-        self.new_entries[path] = {
-            "digest": digest,
-            "deps": built.deps,
-            "summary": to_data(built.summary) if built.summary is not None else None,
-        }
-        return built
-
-    def _from_store(self, path: str, digest: str) -> Optional[_Built]:
-        entry = self.store.get_summary(path) if self.store is not None else None
-        if not isinstance(entry, dict) or entry.get("digest") != digest:
-            return None
-        deps = entry.get("deps")
-        if not isinstance(deps, dict) or not self.still_valid(deps):
-            return None
-        try:
-            summary = from_data(entry["summary"]) if entry.get("summary") is not None else None
-        except (KeyError, TypeError, ValueError):
-            return None
-        self.stats.from_cache += 1
-        return _Built(summary, dict(deps))
-
-    def _build(self, path: str, digest: str) -> _Built:
-        from bnlint.engine import parse_for_summary
-
-        deps = {path: digest}
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            return _Built(None, deps)
-        if len(data) > MAX_BYTES:
-            return _Built(None, deps)
-        from bnlint.sources import SourceError, decode_python
-
-        try:
-            text = decode_python(data).text
-        except SourceError:
-            return _Built(None, deps)
-        nested = FileSummaries(self, Path(path)) if len(self._building) < MAX_DEPTH else None
-        summary = parse_for_summary(text, nested)
-        self.stats.built += 1
-        self.parsed_paths.add(path)
-        if nested is not None:
-            deps.update(nested.used)
-        return _Built(summary, deps)
 
 
 @dataclass
@@ -249,6 +280,9 @@ class FileSummaries:
     importer: Path
     #: Every module whose summary this file's analysis used, directly or not: path -> digest.
     used: dict[str, str] = field(default_factory=dict)
+    budget: int = MAX_MODULES_PER_FILE
+    #: The modules asked about so far, in order (the first ``budget`` of them are answered).
+    asked: list[str] = field(default_factory=list)
 
     def resolve(self, name: str, level: int) -> Optional[str]:
         """The file of ``import name`` (``level`` dots) from this file, if a project module other
@@ -258,24 +292,23 @@ class FileSummaries:
             return None
         return str(path)
 
-    def module(self, name: str, level: int) -> Optional[tuple[str, ModuleSummary]]:
-        """The summary of ``import name`` (``level`` dots) from this file, if a project module."""
-        path = self.resolve(name, level)
-        if path is None:
+    def member(self, path: str, name: str) -> Optional[Member]:
+        """What ``name`` is in the project module at ``path`` (None past the file's budget)."""
+        if path not in self.asked:
+            self.asked.append(path)
+        if self.asked.index(path) >= self.budget:
             return None
-        summary = self.module_at(path)
-        return (path, summary) if summary is not None else None
+        built = self.project.member(path, name)
+        if built is None:
+            digest = self.project.digest(path)
+            if digest is not None:
+                self.used[path] = digest  # fixing or creating it may change this file's findings
+            return None
+        self.used.update(built.deps)
+        return built.summary
 
     def imported_words(self, code: str, triggers: tuple) -> set[str]:
         """The words of ``triggers`` that occur in the code of the project modules ``code``
         imports (and the modules they import in turn, a level deeper), read as text: whether a
         file needs analysing at all is decided before anything is parsed."""
         return self.project.words_behind(self.importer, code, _words_of(triggers), depth=2)
-
-    def module_at(self, path: str) -> Optional[ModuleSummary]:
-        """The summary of the module at ``path``."""
-        built = self.project.summary(path)
-        if built is None:
-            return None
-        self.used.update(built.deps)  # a module that does not parse yet counts too
-        return built.summary
