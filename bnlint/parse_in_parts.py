@@ -20,13 +20,13 @@ from typing import Optional
 
 import libcst as cst
 
+from bnlint.code_text import PART_START, can_cut_before
+
 #: Texts up to this size are parsed whole.
 WHOLE_BYTES = 64 * 1024
 #: The smallest part a large text is cut into (fewer parts: less joining).
 PART_BYTES = 32 * 1024
 
-#: A line that may start a top-level definition.
-PART_START = re.compile(r"^(?:class |def |async def |@)", re.MULTILINE)
 _INDENTED_LINE = re.compile(r"^[ \t]+\S", re.MULTILINE)
 
 
@@ -57,26 +57,6 @@ def split_at_top_level(text: str) -> list[str]:
             cuts.append(start)
     cuts.append(len(text))
     return [text[start:end] for start, end in zip(cuts, cuts[1:])]
-
-
-def can_cut_before(text: str, start: int) -> bool:
-    """Whether a part may end just before ``start`` (the start of a line).
-
-    Not after a decorator (it belongs with what it decorates) or a line continuation; and not when
-    the blank and comment lines that would end the part include an indented one, because LibCST does
-    not give such a module's last lines back as they were.
-    """
-    end = start
-    while end > 0:
-        line_start = text.rfind("\n", 0, end - 1) + 1
-        line = text[line_start:end]
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            return not (line.startswith("@") or line.rstrip().endswith("\\"))
-        if line[:1] in (" ", "\t", "\f", "\v"):
-            return False
-        end = line_start
-    return False
 
 
 def join_modules(parts: Sequence[str], modules: Sequence[cst.Module]) -> Optional[cst.Module]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from bnlint.parse_in_parts import PART_START, can_cut_before
+from bnlint.code_text import PART_START, can_cut_before
 
 _DEFINED = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
