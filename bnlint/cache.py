@@ -72,9 +72,10 @@ class ResultCache:
         if not isinstance(entry, dict) or entry.get("digest") != digest:
             return None
         try:
-            return [diagnostic_from_dict(item) for item in entry["diagnostics"]]
-        except (KeyError, TypeError, ValueError):
+            found = [diagnostic_from_dict(item) for item in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
+        return found if all(_well_formed(d, name) for d in found) else None
 
     def put(self, name: str, digest: str, diagnostics: list[Diagnostic]) -> None:
         """Remember a file's diagnostics (replacing what was remembered for an older content)."""
@@ -103,6 +104,23 @@ class ResultCache:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
         self._changed = {}
+
+
+def _well_formed(diagnostic: Diagnostic, name: str) -> bool:
+    """Whether a diagnostic read from the cache has the types bnlint writes (a damaged or edited cache
+    file is ignored, never trusted)."""
+    fix = diagnostic.fix
+    edits = fix.edits if fix is not None else ()
+    positions = [diagnostic.start, diagnostic.end, *(p for e in edits for p in (e.start, e.end))]
+    texts = [diagnostic.code, diagnostic.name, diagnostic.message, *(e.content for e in edits)]
+    return (
+        diagnostic.filename == name
+        and all(isinstance(text, str) for text in texts)
+        and (fix is None or isinstance(fix.message, str))
+        and isinstance(diagnostic.url, (str, type(None)))
+        and type(diagnostic.cell) in (int, type(None))
+        and all(type(p.row) is int and type(p.column) is int for p in positions)
+    )
 
 
 def _mark_cache_directory(directory: Path) -> None:

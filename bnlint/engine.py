@@ -341,7 +341,13 @@ def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # LibCST's native parser can panic (a BaseException)
-        return [internal_error(filename, f"LibCST failed ({type(error).__name__}: {error})")]
+        return [
+            parse_error(
+                filename,
+                f"cannot parse: LibCST's parser failed on this file ({type(error).__name__}: "
+                f"{error}); please report it at https://github.com/bnlint/bnlint/issues",
+            )
+        ]
 
     try:
         facts = build_facts(module)
