@@ -64,9 +64,7 @@ def _replace_by_rename(target: Path, status: os.stat_result, expected: bytes, da
     """Replace ``target`` by a new file holding ``data``; False (nothing done) when a new file cannot
     carry the old one's owner, group or extended attributes, or cannot be created in its folder."""
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=str(target.parent), prefix=f".{target.name}.", suffix=".bnlint"
-        )
+        handle, temporary = _new_file_beside(target, ".bnlint")
     except PermissionError:
         return False
     try:
@@ -171,9 +169,7 @@ def _overwrite(handle: int, data: bytes) -> None:
 def _save_backup(target: Path, content: bytes) -> Optional[str]:
     """A copy of ``content`` beside ``target`` (synced), or None when the folder does not allow one."""
     try:
-        handle, backup = tempfile.mkstemp(
-            dir=str(target.parent), prefix=f".{target.name}.", suffix=".bnlint-backup"
-        )
+        handle, backup = _new_file_beside(target, ".bnlint-backup")
     except OSError:
         return None
     try:
@@ -185,6 +181,11 @@ def _save_backup(target: Path, content: bytes) -> Optional[str]:
         _remove(backup)
         return None
     return backup
+
+
+def _new_file_beside(target: Path, suffix: str) -> tuple[int, str]:
+    """A new hidden file in ``target``'s folder, named after it: (open descriptor, path)."""
+    return tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=suffix)
 
 
 def _read(path: Path) -> bytes:

@@ -681,6 +681,32 @@ def test_an_unreadable_folder_is_reported_once_and_the_run_goes_on(
     assert findings(found, "good.py") == [("BNL003", FINDING_LINE)]
 
 
+def test_a_path_the_system_refuses_to_look_at_is_reported_not_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a folder without search permission (simulated: root may look anywhere)."""
+    hidden = tmp_path / "private" / "model.py"
+    hidden.parent.mkdir()
+    hidden.write_bytes(FINDING)
+    (tmp_path / "good.py").write_bytes(FINDING)
+    real_stat, real_lstat = os.stat, os.lstat
+
+    def refuse(real):  # type: ignore[no-untyped-def]
+        def look(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if "private" in os.fsdecode(path):
+                raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(path))
+            return real(path, *args, **kwargs)
+
+        return look
+
+    monkeypatch.setattr(os, "stat", refuse(real_stat))
+    monkeypatch.setattr(os, "lstat", refuse(real_lstat))
+    code, found = lint(tmp_path, "private/model.py", "good.py")
+    assert code == 1
+    assert only_problem(found, "model.py") == "cannot read: Permission denied"
+    assert findings(found, "good.py") == [("BNL003", FINDING_LINE)]
+
+
 def test_a_path_that_does_not_exist_is_still_a_usage_error(tmp_path: Path) -> None:
     result = invoke(tmp_path, "nowhere.py")
     assert result.exit_code == 2
