@@ -189,6 +189,8 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         _report_durations(result.seconds, opts.durations)
 
     color = _color_choice()
+    if opts.diff or (use_stdin and opts.fix):
+        _warn_unanalysed(result)  # the report shows no diagnostics: these must not go unseen
     if use_stdin and opts.fix and not opts.diff and result.fixed_data is not None:
         _write_bytes(result.fixed_data)
         if opts.show_fixes:
@@ -216,6 +218,20 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
     if opts.output_format in ("full", "concise") or opts.diff:
         _report_summary(result, opts.fix, opts.diff, err=opts.output_file is None and opts.diff)
     return _exit_code(result, opts.diff, opts.exit_zero)
+
+
+def _unanalysed(result) -> list:  # type: ignore[no-untyped-def]
+    """The BNL000 diagnostics: files that could not be read, parsed, analysed or written."""
+    return [d for d in result.diagnostics if d.code == "BNL000"]
+
+
+def _warn_unanalysed(result) -> None:  # type: ignore[no-untyped-def]
+    """Say on standard error which files could not be read, parsed, analysed or written."""
+    from bnlint.formats.text import format_concise
+
+    report = format_concise(_unanalysed(result), {})
+    if report:
+        click.echo(report, nl=False, err=True)
 
 
 def _write_bytes(data: bytes) -> None:
@@ -354,7 +370,7 @@ def _exit_code(result, diff: bool, exit_zero: bool) -> int:  # type: ignore[no-u
     if exit_zero:
         return EXIT_CLEAN
     if diff:
-        return EXIT_FINDINGS if result.diffs else EXIT_CLEAN
+        return EXIT_FINDINGS if result.diffs or _unanalysed(result) else EXIT_CLEAN
     return EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN
 
 

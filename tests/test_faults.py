@@ -194,6 +194,21 @@ def test_standard_input_is_under_the_time_limit_too(
     fixed = invoke(tmp_path, "--fix", *args, input=source)
     assert fixed.exit_code == 1
     assert fixed.stdout_bytes == source  # what an editor gets back: its text, unchanged
+    assert "stuck.py:1:1: BNL000 not analysed: analysing this file took longer" in fixed.stderr
+
+
+@needs_fork
+def test_with_diff_a_file_that_was_not_analysed_is_said_on_stderr_and_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parse_in_parts, "parse_module", parse_faulting_on("# crash", "segfault"))
+    (tmp_path / "crash.py").write_bytes(b"import keras\nmodel.trainable = False\n# crash\n")
+    result = invoke(tmp_path, "--diff", ".")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "crash.py:1:1: BNL000 not analysed: the process analysing this file crashed" in (
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize(
