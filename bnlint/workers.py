@@ -5,8 +5,8 @@ LibCST's native parser can kill the process it runs in (a segfault on pathologic
 for minutes while holding the interpreter, so that nothing inside that process can interrupt it. Every
 item therefore runs in a worker process that the parent watches. A worker sends each result as soon as
 it has it, so the parent always knows which item a worker is running: when the worker dies, only that
-item is reported as crashed; when the item runs past the time limit, the worker is killed and replaced.
-The rest of its chunk goes to a worker again.
+item is reported as crashed (once it has crashed a second worker too); when the item runs past the time
+limit, the worker is killed and replaced. The rest of its chunk goes to a worker again.
 """
 
 from __future__ import annotations
@@ -216,6 +216,7 @@ class _Pool(Generic[T, R]):
     results: list[Any] = field(init=False)
     seconds: list[float] = field(init=False)
     refusal: str = field(init=False, default="")
+    retried: set[int] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.items)
@@ -315,15 +316,23 @@ class _Pool(Generic[T, R]):
         return True
 
     def _fail(self, worker: _Worker, failure: Failure, now: float, pending: deque) -> None:
-        """Record the failure of the item a worker was running; its other items go back in line."""
+        """Record the failure of the item a worker was running; its other items go back in line.
+
+        A crash is blamed on the item only when it happens again in another worker: a process may
+        also die of something else (the system's out-of-memory killer, a signal sent to it).
+        """
         if not worker.running:
             return
         index = worker.running.popleft()
-        self.results[index] = failure
-        self.seconds[index] = now - worker.since
         if worker.running:
             pending.appendleft(list(worker.running))
             worker.running.clear()
+        if isinstance(failure, WorkerCrash) and index not in self.retried:
+            self.retried.add(index)
+            pending.appendleft([index])
+            return
+        self.results[index] = failure
+        self.seconds[index] = now - worker.since
 
     def _run_here(self, pending: deque[list[int]]) -> None:
         """Run the pending items in this process (no worker could be started)."""

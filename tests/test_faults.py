@@ -308,6 +308,25 @@ def _exit_on_five(item: int) -> int:
     return item * 10
 
 
+class _DieOnceOnThree:
+    """Kills its process the first time it meets item 3 (as the out-of-memory killer might)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self, item: int) -> int:
+        if item == 3 and not self.marker.exists():
+            self.marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return item * 10
+
+
+@needs_fork
+def test_an_item_whose_worker_died_once_is_run_again(tmp_path: Path) -> None:
+    mapped = run_in_workers(_DieOnceOnThree(tmp_path / "died"), list(range(8)), jobs=2)
+    assert mapped.results == [i * 10 for i in range(8)]
+
+
 def test_workers_report_what_happened_to_each_item() -> None:
     slept = run_in_workers(_sleep_on_two, list(range(8)), jobs=2, timeout=0.5)
     assert slept.results[2] == TimedOut(0.5)
