@@ -304,8 +304,13 @@ def _write(task: FileTask, outcome: FileOutcome) -> None:
     try:
         replace_contents(task.path, original, fixed)
     except (FileChanged, WriteFailed) as error:
-        outcome.diagnostics = [parse_error(task.name, f"not fixed: {error}")]
-        outcome.fixed, outcome.applied, outcome.sources = 0, (), {}
+        problem = parse_error(task.name, f"not fixed: {error}")
+    except Exception as error:  # a bug of bnlint's: say so, and go on with the other files
+        problem = internal_error(task.name, f"writing the fixes: {type(error).__name__}: {error}")
+    else:
+        return
+    outcome.diagnostics = [problem]
+    outcome.fixed, outcome.applied, outcome.sources = 0, (), {}
 
 
 def analyse_file(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
