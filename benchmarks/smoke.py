@@ -9,7 +9,7 @@ must instead be one BNL000 diagnostic. A file is accounted for when bnlint repor
 
 The pathological files (written next to the corpus) are the shapes that once stalled or crashed the
 parser: chains of 20,000 attribute accesses, calls or subscripts, 5,000 nested brackets, NUL bytes, and
-a deep chain with a syntax error that only the per-file time limit stops.
+a deep chain in a statement that does not parse, which only the per-file time limit stops.
 
 Usage::
 
@@ -69,7 +69,8 @@ PATHOLOGICAL = {
     "nested_brackets.py": _TRIGGERED + "x = " + "(" * 5_000 + ")" * 5_000 + "\n",
     "nul_bytes.py": _TRIGGERED + "x = '\0'\n",
     "chain_near_the_limit.py": _TRIGGERED + "x = a" + ".a" * 2_900 + "\n",
-    "chain_with_syntax_error.py": _TRIGGERED + "x = a" + ".a" * 20_000 + "\ndef (:\n",
+    "chain_before_a_syntax_error.py": _TRIGGERED + "x = a" + ".a" * 20_000 + "\ndef (:\n",
+    "chain_in_a_broken_statement.py": _TRIGGERED + "x = a" + ".a" * 20_000 + " +\n",
 }
 
 

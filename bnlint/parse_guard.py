@@ -130,6 +130,10 @@ def precheck(text: str) -> tuple[Optional[Problem], bool]:
         )
         if error.lineno is None and "null bytes" in message:  # no position before Python 3.12
             return (message, *position_of(text, text.find("\0"))), True
+        if not fatal and error.lineno and needs_precheck(text):
+            too_deep = _too_deep_before(text, error.lineno)
+            if too_deep is not None:
+                return too_deep, True
         return (message, error.lineno or 1, error.offset or 1), fatal
     except (RecursionError, MemoryError):
         offset = risk_offset(text)
@@ -141,6 +145,22 @@ def precheck(text: str) -> tuple[Optional[Problem], bool]:
     if depth > MAX_NESTING:
         return (_too_deep(depth), row, 1), True
     return None, False
+
+
+def _too_deep_before(text: str, row: int) -> Optional[Problem]:
+    """Code too deeply nested in the lines before ``row`` (where CPython found a syntax error): LibCST
+    would parse it before it reaches the error."""
+    import ast
+
+    starts = [match.end() for match in _NEWLINE.finditer(text, 0)][: row - 1]
+    before = text[: starts[-1]] if len(starts) == row - 1 and starts else ""
+    try:
+        depth, deepest_row = deepest(ast.parse(before))
+    except (SyntaxError, ValueError):
+        return None
+    except (RecursionError, MemoryError):
+        return _too_deep(None), row, 1
+    return (_too_deep(depth), deepest_row, 1) if depth > MAX_NESTING else None
 
 
 def _too_deep(depth: Optional[int]) -> str:

@@ -110,6 +110,7 @@ DEEP_SHAPES = {
     "unary": b"x = " + b"-" * 20_000 + b"a\n",
     "over lines in brackets": b"x = (a" + b"\n  .a" * 20_000 + b")\n",
     "over continued lines": b"x = a \\\n" + b"  .a \\\n" * 20_000 + b"  .a\n",
+    "before a syntax error": b"x = a" + b".a" * 20_000 + b"\ndef (:\n",
 }
 
 
