@@ -123,10 +123,9 @@ def plan_chunks(costs: Sequence[int], jobs: int) -> list[list[int]]:
 
 def _serve(function: Callable[[Any], Any], items: Sequence[Any], channel: Channel) -> None:
     """A worker's loop: run the items of each chunk received, send each result as soon as it is known."""
-    with contextlib.suppress(ValueError):  # not the main thread (a spawned process): nothing to do
-        signal.signal(
-            signal.SIGINT, signal.SIG_IGN
-        )  # Ctrl-C is the parent's to handle: it stops us
+    # Ctrl-C is the parent's to handle (it stops its workers); only a main thread may say so.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             chunk = channel.recv()
