@@ -1,4 +1,5 @@
-"""The command line: ``bnlint check``, ``bnlint rule``, ``bnlint --version``. Knows options, not analysis."""
+"""The command line: ``bnlint check``, ``bnlint rule``, ``bnlint server``, ``bnlint --version``. Knows
+options, not analysis."""
 
 from __future__ import annotations
 
@@ -209,10 +210,14 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         if listing and opts.output_format in ("full", "concise"):
             report += ("\n" if report and opts.output_format == "full" else "") + listing
     if opts.output_file is not None:
-        # A file name that is not UTF-8 is written back as its own bytes.
-        opts.output_file.write_text(
-            click.unstyle(report), encoding="utf-8", errors="surrogateescape"
-        )
+        # A file name that is not UTF-8 is written back as its own bytes; missing folders are made.
+        try:
+            opts.output_file.parent.mkdir(parents=True, exist_ok=True)
+            opts.output_file.write_text(
+                click.unstyle(report), encoding="utf-8", errors="surrogateescape"
+            )
+        except OSError as error:
+            raise ConfigError(f"{opts.output_file}: cannot write: {error.strerror}") from error
     elif report:
         click.echo(report, nl=False, color=color)
     if opts.output_format in ("full", "concise") or opts.diff:
@@ -391,3 +396,16 @@ def rule(code: Optional[str], show_all: bool) -> None:
         click.echo(f"bnlint: error: unknown rule code '{code}'", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(found.documentation(), nl=False)
+
+
+@main.command()
+def server() -> None:
+    """Run the language server on standard input and output, for editors (needs the extra:
+    pip install 'bnlint[server]')."""
+    from bnlint.server import missing_extra, serve_stdio
+
+    problem = missing_extra()
+    if problem is not None:
+        click.echo(f"bnlint: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    serve_stdio()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Optional, TypeVar
 
+from bnlint.code_text import code_only
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
 
 #: The reserved code for files that cannot be read, decoded or parsed.
@@ -44,10 +44,24 @@ class LintOptions:
 
     @property
     def target_keras_version(self) -> str:
-        """The Keras version the messages describe: "2", "3" or "both"."""
+        """The Keras version the messages describe: "2", "3" or "both" (for ``auto``, as the
+        project at ``keras_version_start`` declares)."""
         if self.keras_version == "auto":
             return _resolve_auto_version(self.keras_version_start or ".")
         return self.keras_version
+
+    def multi_backend_keras_for(self, filename: str) -> bool:
+        """Whether the nearest project around the file pins multi-backend Keras (below 2.4)."""
+        folder = _folder_of(filename) or self.keras_version_start or "."
+        return _declares_multi_backend(folder)
+
+    def keras_version_for(self, filename: str) -> str:
+        """The targeted Keras version of one file: for ``auto``, what the nearest project around
+        the file declares (a book's chapter folder may pin its own Keras)."""
+        if self.keras_version != "auto":
+            return self.keras_version
+        folder = _folder_of(filename)
+        return _resolve_auto_version(folder) if folder else self.target_keras_version
 
     @property
     def selected_codes(self) -> tuple[str, ...]:
@@ -89,7 +103,33 @@ class LintOptions:
         return load_rules([c for c in self.selected_codes if _holds_trigger(code, catalog[c][1])])
 
 
-@lru_cache(maxsize=16)
+def forget_resolved_versions() -> None:
+    """Read the projects' dependency files again (at the start of each run: they may have changed
+    since a previous run in the same process, such as the language server's)."""
+    _resolve_auto_version.cache_clear()
+    _declares_multi_backend.cache_clear()
+
+
+def _folder_of(filename: str) -> Optional[str]:
+    """The existing folder that holds ``filename`` (None for standard input or a made-up name)."""
+    import os.path
+
+    if filename in ("", "-"):
+        return None
+    folder = os.path.dirname(os.path.abspath(filename))
+    return folder if os.path.isdir(folder) else None
+
+
+@lru_cache(maxsize=4096)
+def _declares_multi_backend(start: str) -> bool:
+    from pathlib import Path
+
+    from bnlint.project.dependencies import declares_multi_backend_keras
+
+    return declares_multi_backend_keras(Path(start))
+
+
+@lru_cache(maxsize=4096)
 def _resolve_auto_version(start: str) -> str:
     from pathlib import Path
 
@@ -105,15 +145,6 @@ def _triggers(codes: tuple[str, ...]) -> tuple:
     return triggers_of(codes)
 
 
-#: What no rule reads: comments and triple-quoted strings (docstrings). Single-quoted strings are
-#: kept (a rule may read ``setattr(layer, "trainable", False)``), and are matched in the same
-#: left-to-right scan so that a quote inside a comment, or a ``#`` inside a string, is not misread.
-_PROSE = re.compile(
-    r"\'\'\'(?:\\[\s\S]|[^\\])*?\'\'\'|\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\"|#[^\r\n]*"
-    r"|(\'(?:\\[\s\S]|[^\'\\\r\n])*\'|\"(?:\\[\s\S]|[^\"\\\r\n])*\")"
-)
-
-
 def passes_prefilter(text: str, options: LintOptions) -> bool:
     """Whether a text holds a trigger of the selected rules in its code (else it is not parsed).
 
@@ -123,11 +154,6 @@ def passes_prefilter(text: str, options: LintOptions) -> bool:
     """
     triggers = options.triggers
     return _holds_trigger(text, triggers) and _holds_trigger(code_only(text), triggers)
-
-
-def code_only(text: str) -> str:
-    """``text`` without its comments and triple-quoted strings: what trigger words are looked for in."""
-    return _PROSE.sub(r"\1", text)
 
 
 def _holds_trigger(text: str, triggers: tuple) -> bool:
@@ -253,10 +279,11 @@ def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic
     """All diagnostics for one source text (noqa applied, sorted, fixes attached)."""
     if not _holds_trigger(text, options.triggers):
         return []
-    rules = options.rules_triggered_in(code_only(text))
+    code = code_only(text)
+    rules = options.rules_triggered_in(code)
     if not rules:
         return []
-    return run_with_large_stack(lambda: _quietly(_lint, text, filename, options, rules))
+    return run_with_large_stack(lambda: _quietly(_lint, text, code, filename, options, rules))
 
 
 def _quietly(function: Callable[..., T], *arguments: object) -> T:
@@ -312,10 +339,13 @@ def fix_withheld(diagnostic: Diagnostic, problem: str) -> Diagnostic:
     )
 
 
-def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[Diagnostic]:
+def _lint(
+    text: str, code: str, filename: str, options: LintOptions, rules: tuple
+) -> list[Diagnostic]:
     import libcst as cst
 
     from bnlint.facts import build_facts
+    from bnlint.facts.version_hints import file_keras_version, multi_backend_keras
     from bnlint.parse_guard import needs_precheck, precheck
     from bnlint.parse_in_parts import parse_module
     from bnlint.positions import PositionIndex, split_lines
@@ -324,6 +354,7 @@ def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[
     problem, fatal = precheck(text) if needs_precheck(text) else (None, False)
     if problem is not None and fatal:
         return [parse_error(filename, f"cannot parse: {problem[0]}", problem[1])]
+    expanded = None
     try:
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -331,11 +362,16 @@ def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[
             problem, _ = precheck(text)  # CPython's syntax errors read better than LibCST's
         if problem is not None:
             return [parse_error(filename, f"syntax error: {problem[0]}", problem[1], problem[2])]
-        return [
-            parse_error(
-                filename, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1
-            )
-        ]
+        module, expanded = _parse_with_tabs_expanded(text, parse_module)
+        if module is None:
+            return [
+                parse_error(
+                    filename,
+                    f"syntax error: {error.message}",
+                    error.raw_line,
+                    error.raw_column + 1,
+                )
+            ]
     except RecursionError:
         return [parse_error(filename, "cannot parse: too deeply nested to analyse")]
     except (KeyboardInterrupt, SystemExit):
@@ -350,14 +386,19 @@ def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[
         ]
 
     try:
-        facts = build_facts(module)
+        facts = build_facts(module, code)
     except RecursionError:
         return [parse_error(filename, "cannot analyse: too deeply nested")]
     except Exception as error:  # a bug in bnlint must not stop the run
         return [
             internal_error(filename, f"the facts engine failed ({type(error).__name__}: {error})")
         ]
-    context = RuleContext(facts, text, lambda: options.target_keras_version)
+    context = RuleContext(
+        facts,
+        text,
+        lambda: file_keras_version(options.keras_version_for(filename), facts.imports),
+        lambda: multi_backend_keras(facts.imports) or options.multi_backend_keras_for(filename),
+    )
     positions = PositionIndex(module)
     suppressions = None
     diagnostics: dict[tuple, Diagnostic] = {}
@@ -398,7 +439,26 @@ def _lint(text: str, filename: str, options: LintOptions, rules: tuple) -> list[
                 url=rule.url(),
             )
             diagnostics.setdefault((rule.code, start, end), diagnostic)
-    return sorted(diagnostics.values(), key=Diagnostic.sort_key)
+    found = list(diagnostics.values())
+    if expanded is not None:
+        found = [expanded.restore(diagnostic) for diagnostic in found]
+    return sorted(found, key=Diagnostic.sort_key)
+
+
+def _parse_with_tabs_expanded(text: str, parse: Callable[[str], T]) -> tuple[Optional[T], object]:
+    """(the module, the expansion) when LibCST parses the text once its indentation tabs are
+    expanded (CPython accepted it), else (None, None)."""
+    import libcst as cst
+
+    from bnlint.indentation import expand_indentation_tabs
+
+    expanded = expand_indentation_tabs(text)
+    if expanded is None:
+        return None, None
+    try:
+        return parse(expanded.text), expanded
+    except cst.ParserSyntaxError:
+        return None, None
 
 
 @dataclass

@@ -115,10 +115,9 @@ class BlockIndentation:
 
     def _indent(self, statement: cst.CSTNode) -> str:
         if not self._positions:
-            from libcst.metadata import MetadataWrapper, PositionProvider
+            from bnlint.positions import node_ranges
 
-            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
-            self._positions = dict(wrapper.resolve(PositionProvider))
+            self._positions = node_ranges(self._module)
             self._lines = self._module.code.splitlines()
         code_range = self._positions.get(statement)
         if code_range is None:

@@ -56,6 +56,12 @@ NOISE_LAYERS = frozenset(
     }
 )
 
+
+def family_key(family: frozenset[str]) -> str:
+    """A short stable name of a layer family: ``batchnorm`` or ``noise``."""
+    return "batchnorm" if family is BATCHNORM_LAYERS else "noise"
+
+
 _POOLING = {
     f"{kind}{dim}"
     for kind in (

@@ -41,6 +41,11 @@ _MAGIC_ASSIGN = re.compile(r"(?P<target>[\w.\[\]'\"*, ]*[\w\]'\"])\s*=\s*[%!](?!
 #: Escapes IPython rewrites at the start of a logical line: magics, shell, help, autocall.
 _ESCAPES = ("%", "!", "?", "/", ";", ",")
 _CELL_MAGIC = re.compile(r"\s*%%(?P<name>\w+)")
+#: Line magics that IPython's automagic runs without the ``%``, in the form that is not Python:
+#: ``pip install tensorflow``, ``conda install -y ...``, ``cd ../data``.
+_AUTOMAGIC = re.compile(
+    r"(?:(?:pip|pip3|conda|mamba)\s+(?:install|uninstall|list|freeze|show|download)\b|cd\s+(?!(?:in|is|and|or|not|if|else)\b)[\w./~-])"
+)
 
 
 def is_notebook(name: str) -> bool:
@@ -56,6 +61,9 @@ class _Segment:
     first_row: int
     rows: int
     text: str
+    #: Per line of the cell: how many leading characters IPython removed (a cell indented as a
+    #: whole is dedented before it runs), to put columns back.
+    dedents: tuple[int, ...] = ()
 
     def end_position(self) -> Position:
         """The position just past the cell's text, in cell coordinates."""
@@ -94,7 +102,8 @@ class VirtualModule:
             return segment.cell, Position(1, 1)
         if offset >= segment.rows:
             return segment.cell, segment.end_position()
-        return segment.cell, Position(offset + 1, position.column)
+        shift = segment.dedents[offset] if offset < len(segment.dedents) else 0
+        return segment.cell, Position(offset + 1, position.column + shift)
 
     def map_edit(self, edit: Edit) -> Optional[tuple[int, Edit]]:
         """The edit in cell coordinates, or None when it spans cells or touches blanked IPython lines."""
@@ -102,6 +111,9 @@ class VirtualModule:
         end = self.locate(edit.end, end=True)
         if start is None or end is None or start[0] != end[0]:
             return None
+        segment = self._segment_of(edit.start.row)
+        if segment is not None and any(segment.dedents) and "\n" in edit.content:
+            return None  # its new lines are indented for the dedented cell, not the cell as written
         last_row = edit.end.row if edit.end.column > 1 else edit.end.row - 1
         if any(
             row in self.blanked for row in range(edit.start.row, max(last_row, edit.start.row) + 1)
@@ -200,9 +212,16 @@ def _blank(line: str, indent: str) -> str:
 
 
 def python_lines(source: str) -> Optional[list[tuple[str, bool]]]:
-    """A code cell's lines as Python (each with whether it was blanked), or None to skip the cell."""
-    lines = _LINE.findall(source)
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    """A code cell's lines as Python (each with whether it was blanked), or None to skip the cell.
+
+    As IPython does, a cell whose first line is indented is dedented by that indentation first
+    (see ``leading_indent``), and a cell magic may follow comment lines (a Colab ``#@title`` form).
+    """
+    lines = [line for line, _ in _dedented(_LINE.findall(source))]
+    first = next(
+        (i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")),
+        None,
+    )
     result: list[tuple[str, bool]] = []
     skip_first = -1
     if first is not None:
@@ -239,9 +258,26 @@ def python_lines(source: str) -> Optional[list[tuple[str, bool]]]:
     return result
 
 
+def leading_indent(source: str) -> tuple[int, ...]:
+    """Per line of a cell: the width IPython removes from its start before running it."""
+    return tuple(width for _, width in _dedented(_LINE.findall(source)))
+
+
+def _dedented(lines: list[str]) -> list[tuple[str, int]]:
+    """IPython's ``leading_indent``: when the first non-blank line is indented, that whitespace is
+    removed from every line that starts with it."""
+    first = next((line for line in lines if line.strip()), "")
+    lead = first[: len(first) - len(first.lstrip(" \t"))]
+    if not lead:
+        return [(line, 0) for line in lines]
+    return [
+        (line[len(lead) :], len(lead)) if line.startswith(lead) else (line, 0) for line in lines
+    ]
+
+
 def _ipython_line(line: str, stripped: str, indent: str) -> Optional[str]:
     """The replacement of an IPython line at the start of a logical line, or None for Python."""
-    if stripped.startswith(_ESCAPES):
+    if stripped.startswith(_ESCAPES) or _AUTOMAGIC.match(stripped):
         return _blank(line, indent)
     assign = _MAGIC_ASSIGN.match(stripped)
     if assign is not None:
@@ -263,7 +299,7 @@ def build_virtual_module(cells: Sequence[NotebookCell], sources: dict[int, str])
         lines = python_lines(text)
         if not lines:
             continue
-        segments.append(_Segment(cell.number, row, len(lines), text))
+        segments.append(_Segment(cell.number, row, len(lines), text, leading_indent(text)))
         for line, was_blanked in lines:
             if was_blanked:
                 blanked.add(row)
@@ -310,7 +346,9 @@ def check_notebook(
     withheld: list[Diagnostic] = []
     if fix:
         codes: list[str] = []
-        sources, result.fixed, withheld = _fix(notebook, sources, name, options, unsafe, codes)
+        sources, result.fixed, withheld = fix_cells(
+            notebook.cells, sources, name, options, unsafe, codes
+        )
         result.applied = tuple(codes)
     module = build_virtual_module(notebook.cells, sources)
     if module.segments:
@@ -330,21 +368,22 @@ def check_notebook(
     return result
 
 
-def _fix(
-    notebook: NotebookSource,
+def fix_cells(
+    cells: Sequence[NotebookCell],
     sources: dict[int, str],
     name: str,
     options: LintOptions,
     unsafe: bool,
     applied: Optional[list[str]] = None,
 ) -> tuple[dict[int, str], int, list[Diagnostic]]:
-    """Apply fixes cell by cell, re-linting until nothing more applies; returns the cell sources,
-    the number of fixes applied and the diagnostics of fixes withheld (their result would not parse)."""
+    """Apply fixes cell by cell, re-linting until nothing more applies; returns the cell sources (by
+    cell number), the number of fixes applied and the diagnostics of fixes withheld (their result
+    would not parse). ``cells`` are all the notebook's cells, ``sources`` their current texts."""
     fixed = 0
     current = dict(sources)
     withheld: dict[tuple, Diagnostic] = {}
     for _ in range(MAX_FIX_PASSES):
-        module = build_virtual_module(notebook.cells, current)
+        module = build_virtual_module(cells, current)
         if not module.segments:
             break
         local: dict[int, tuple[Diagnostic, tuple[int, Fix]]] = {}
@@ -353,7 +392,7 @@ def _fix(
             if mapped is not None and fix_key(diagnostic) not in withheld:
                 local[id(diagnostic)] = (diagnostic, mapped)
         chosen = non_overlapping([diagnostic for diagnostic, _ in local.values()])
-        render = partial(_render_fixes, notebook.cells, current, local)
+        render = partial(_render_fixes, cells, current, local)
         kept, refused = parsing_fixes(module.text, chosen, render)
         for diagnostic, problem in refused:
             withheld.setdefault(

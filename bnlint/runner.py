@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import functools
 import os
@@ -15,6 +16,7 @@ from bnlint.diagnostics import Diagnostic
 from bnlint.engine import (
     LintOptions,
     fix_text,
+    forget_resolved_versions,
     internal_error,
     is_internal_error,
     lint_text,
@@ -137,6 +139,16 @@ def ignored_codes(settings: Settings, path: Path) -> set[str]:
     return codes
 
 
+def without_codes(options: LintOptions, ignored: Iterable[str]) -> LintOptions:
+    """The options with the rules that ``per-file-ignores`` turns off left out, so that ``--fix``
+    never applies their fixes."""
+    ignored = tuple(ignored)
+    if not ignored:
+        return options
+    kept = tuple(c for c in options.selected_codes if not any(c.startswith(i) for i in ignored))
+    return dataclasses.replace(options, rules=(), codes=kept)
+
+
 def _filter(diagnostics: list[Diagnostic], ignored: Iterable[str]) -> list[Diagnostic]:
     ignored = tuple(ignored)
     if not ignored:
@@ -157,6 +169,7 @@ def lint_paths(
 ) -> RunResult:
     """Lint (and fix) every file found under ``paths``; answers from the cache where it can."""
     result = RunResult()
+    forget_resolved_versions()
     root = settings.project_root or Path.cwd()
     problems: list[PathProblem] = []
     excludes = [*settings.exclude, *settings.extend_exclude]
@@ -173,7 +186,7 @@ def lint_paths(
         if (
             cache is not None
             and not _is_notebook(task.name)
-            and _answer_from_cache(task, cache, result)
+            and _answer_from_cache(task, cache, result, options)
         ):
             continue
         tasks.append(task)
@@ -258,19 +271,22 @@ def _open_cache(settings: Settings, options: LintOptions, run: RunOptions, root:
     if not directory.is_absolute():
         base = settings.project_root or root
         directory = base / directory
-    fingerprint = settings_fingerprint(options.selected_codes, options.target_keras_version)
+    fingerprint = settings_fingerprint(options.selected_codes, options.keras_version)
     return ResultCache(directory, fingerprint)
 
 
-def _answer_from_cache(task: FileTask, cache, result: RunResult) -> bool:  # type: ignore[no-untyped-def]
-    """Fill in a file from the cache; False (with the file read and keyed) when it is not there."""
+def _answer_from_cache(task: FileTask, cache, result: RunResult, options: LintOptions) -> bool:  # type: ignore[no-untyped-def]
+    """Fill in a file from the cache; False (with the file read and keyed) when it is not there.
+
+    The key is the file's content and the Keras version its project declares (a changed pin must
+    re-lint the files under it)."""
     from bnlint.cache import content_digest
 
     try:
         task.data = task.path.read_bytes()
     except OSError:
         return False
-    task.digest = content_digest(task.data)
+    task.digest = f"{content_digest(task.data)}:{options.keras_version_for(task.name)}"
     found = cache.get(task.name, task.digest)
     if found is None:
         return False
@@ -359,7 +375,7 @@ def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> Fi
         outcome.found = lint_text(source.text, name, options)
         outcome.diagnostics = _filter(outcome.found, task.ignored)
         return outcome
-    fixed = fix_text(source.text, name, options, run.unsafe_fixes)
+    fixed = fix_text(source.text, name, without_codes(options, task.ignored), run.unsafe_fixes)
     outcome.diagnostics = _filter(fixed.remaining, task.ignored)
     outcome.converged = fixed.converged
     if fixed.text == source.text:
@@ -384,7 +400,11 @@ def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> 
     if data is None:
         return outcome
     notebook = check_notebook(
-        data, task.name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
+        data,
+        task.name,
+        without_codes(options, task.ignored),
+        fix=run.fix or run.diff,
+        unsafe=run.unsafe_fixes,
     )
     outcome.diagnostics = _filter(notebook.diagnostics, task.ignored)
     outcome.sources.update(notebook.sources)
@@ -437,13 +457,19 @@ def _lint_stdin_here(
     data: bytes, name: str, settings: Settings, options: LintOptions, run: RunOptions
 ) -> RunResult:
     result = RunResult(files=1)
+    forget_resolved_versions()
+    ignored = ignored_codes(settings, Path(name))
     if _is_notebook(name):
         from bnlint.notebooks import check_notebook
 
         notebook = check_notebook(
-            data, name, options, fix=run.fix or run.diff, unsafe=run.unsafe_fixes
+            data,
+            name,
+            without_codes(options, ignored),
+            fix=run.fix or run.diff,
+            unsafe=run.unsafe_fixes,
         )
-        result.diagnostics = _filter(notebook.diagnostics, ignored_codes(settings, Path(name)))
+        result.diagnostics = _filter(notebook.diagnostics, ignored)
         result.sources.update(notebook.sources)
         result.fixed = notebook.fixed
         if notebook.applied:
@@ -458,10 +484,9 @@ def _lint_stdin_here(
     except SourceError as error:
         result.diagnostics.append(parse_error(name, str(error), error.row, error.column))
         return result
-    ignored = ignored_codes(settings, Path(name))
     result.sources[name] = source.text
     if run.fix or run.diff:
-        fixed = fix_text(source.text, name, options, run.unsafe_fixes)
+        fixed = fix_text(source.text, name, without_codes(options, ignored), run.unsafe_fixes)
         if not fixed.converged:
             result.unconverged.append(name)
         result.diagnostics = _filter(fixed.remaining, ignored)

@@ -58,3 +58,17 @@ def find_suppressions(lines: list[str]) -> Suppressions:
         if line_match:
             by_line[number] = _codes(line_match)
     return Suppressions(file_all, frozenset(file_codes), by_line)
+
+
+def with_noqa(line: str, code: str) -> str:
+    """``line`` (without its line break) with ``code`` silenced by its ``# noqa`` comment: added to the
+    codes of the comment it has, or a new ``  # noqa: CODE`` at its end. A line whose bare ``# noqa``
+    already silences everything, or whose comment names the code, is returned unchanged."""
+    match = _LINE_NOQA.search(line) if not _FILE_NOQA.search(line) else None
+    if match is None:
+        return f"{line.rstrip()}  # noqa: {code}"
+    codes = _codes(match)
+    if codes is None or code in codes:
+        return line
+    end = match.end("codes")
+    return f"{line[:end]}, {code}{line[end:]}"

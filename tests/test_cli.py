@@ -205,3 +205,20 @@ def test_version_and_module_entry_point() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def test_fix_leaves_alone_what_per_file_ignores_turns_off(tmp_path: Path, monkeypatch) -> None:
+    """A rule switched off for a file neither reports there nor rewrites it."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.bnlint]\nper-file-ignores = {"legacy.py" = ["BNL003"]}\n', encoding="utf-8"
+    )
+    code = "from tensorflow.keras import layers\nx = layers.Dropout(0.5, trainable=False)\n"
+    (tmp_path / "legacy.py").write_text(code, encoding="utf-8")
+    (tmp_path / "new.py").write_text(code, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("check", ".", "--fix")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "legacy.py").read_text(encoding="utf-8") == code
+    assert "trainable" not in (tmp_path / "new.py").read_text(encoding="utf-8")
+    stdin = run_cli("check", "-", "--stdin-filename", "legacy.py", "--fix", input=code)
+    assert stdin.stdout == code

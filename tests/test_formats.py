@@ -128,6 +128,20 @@ def test_sarif_output_file(project: Path) -> None:
     assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"BNL001", "BNL002", "BNL003"}
 
 
+def test_output_file_in_a_new_folder_is_written_and_an_unwritable_one_is_a_clear_error(
+    project: Path,
+) -> None:
+    result = run_cli(
+        "check", "--output-format", "sarif", "-o", "reports/ci/bnlint.sarif", "train.py"
+    )
+    assert result.exit_code == 1
+    assert json.loads((project / "reports" / "ci" / "bnlint.sarif").read_text(encoding="utf-8"))
+    (project / "blocker").write_text("a file, not a folder\n", encoding="utf-8")
+    blocked = run_cli("check", "-o", "blocker/out.txt", "train.py")
+    assert blocked.exit_code == 2
+    assert "blocker/out.txt: cannot write:" in blocked.output
+
+
 def test_github_annotations(project: Path) -> None:
     result = run_cli("check", "--output-format", "github", "train.py", "nb.ipynb")
     assert result.exit_code == 1
@@ -174,7 +188,7 @@ def test_multiline_span_drops_columns_in_github(
         "model = keras.Sequential([base])\n"
         'model.compile(optimizer="adam", loss="mse")\n'
         "base.trainable = (\n"
-        "    True\n"
+        "    False\n"
         ")\n"
         "model.fit(x, y)\n",
         encoding="utf-8",

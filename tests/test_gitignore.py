@@ -25,6 +25,11 @@ data/**/tmp_*.py
 /anchored.py
 scratch.py/
 notes\#1.py
+deep/**
+!deep/keep.py
+!deep/sub/
+!
+\\
 """
     + "trailing.py   \n"
 )  # unescaped trailing spaces are not part of the pattern
@@ -55,6 +60,10 @@ FILES = {
     "sub/wanted.py": True,
     "sub/deeper/g.py": False,
     "sub/deeper/wanted.py": True,
+    "deep/x.py": False,  # "deep/**" ignores what is inside deep/, not deep/ itself...
+    "deep/keep.py": True,  # ...so a file in it can be re-included
+    "deep/sub/y.py": False,  # a re-included folder's files still match "deep/**"
+    "z.py": True,  # lines git discards ("!", a lone backslash) ignore nothing
 }
 
 

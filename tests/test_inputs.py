@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from bnlint.cli import main
+from tests.conftest import run_cli, run_json
 
 #: A file with one finding (BNL003 at line 3, column 25) and a safe fix.
 FINDING = b"from tensorflow.keras import layers\n\nx = layers.Dropout(0.5, trainable=False)\n"
@@ -146,6 +147,26 @@ def test_twenty_thousand_line_file(tmp_path: Path) -> None:
 def test_consistent_mix_of_tabs_and_spaces_lints(tmp_path: Path) -> None:
     content = FINDING + b"if True:\n\ta = 1\nif True:\n    b = 2\n"
     assert_lints(tmp_path, content, [FINDING_LINE])
+
+
+def test_tab_then_spaces_that_python_accepts_lints_at_the_written_columns(tmp_path: Path) -> None:
+    """CPython reads a tab then four spaces as twelve columns; LibCST's tokenizer refuses it."""
+    source = tmp_path / "chatbot.py"
+    source.write_bytes(
+        b"from tensorflow.keras import layers\n\n\nclass Net:\n    def build(self):\n"
+        b"\t    x = layers.Dropout(0.5, trainable=False)\n\t    return x\n\n"
+        b"    def other(self):\n        return 1\n"
+    )
+    [item] = run_json(str(source), "--select", "BNL003")
+    assert (item["code"], item["location"], item["end_location"]) == (
+        "BNL003",
+        {"row": 6, "column": 30},
+        {"row": 6, "column": 45},
+    )
+    assert item["fix"] is None  # computed on the expanded text: not offered
+    before = source.read_bytes()
+    run_cli("check", str(source), "--select", "BNL003", "--fix")
+    assert source.read_bytes() == before
 
 
 def test_inconsistent_tabs_and_spaces_is_a_parse_error(tmp_path: Path) -> None:

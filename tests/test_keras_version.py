@@ -15,6 +15,7 @@ TRAIN = """\
 import tensorflow as tf
 
 base = tf.keras.applications.ResNet50(include_top=False)
+base.trainable = False
 model = tf.keras.Sequential([base, tf.keras.layers.Dense(1)])
 model.compile(optimizer="adam", loss="mse")
 model.fit(x, y)
@@ -165,6 +166,26 @@ def targeted(script: Path, *options: str) -> str:
         ),
         pytest.param({"requirements.txt": "tensorflow\nkeras!=3.0\n"}, "both", id="unpinned"),
         pytest.param({"requirements.txt": "keras<=3.0\n"}, "both", id="keras<=3.0-admits-both"),
+        pytest.param(
+            {"requirements.txt": "Keras==3.0.0rc1 ; python_version >= '3.9'\n"},
+            "3",
+            id="pre-release-of-keras-3-with-a-marker",
+        ),
+        pytest.param(
+            {"requirements.txt": "tensorflow_CPU (>=2.10, <2.16.0.post1)\n"},
+            "both",
+            id="a-post-release-of-2.16-is-2.16",
+        ),
+        pytest.param(
+            {"requirements.txt": "tensorflow_CPU (>=2.10, <2.16)\n"},
+            "2",
+            id="parenthesized-and-unnormalized-name",
+        ),
+        pytest.param(
+            {"requirements.txt": "keras @ https://example.org/keras-3.0.0-py3-none-any.whl\n"},
+            "both",
+            id="a-url-says-no-version",
+        ),
         pytest.param({}, "both", id="no-dependency-files"),
     ],
 )
@@ -227,3 +248,78 @@ def test_configuration_overrides_dependencies_and_the_option_overrides_both(
     assert targeted(script) == "2"
     assert targeted(script, "--keras-version", "auto") == "3"
     assert targeted(script, "--keras-version", "3") == "3"
+
+
+def test_each_file_takes_the_version_of_its_own_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A book whose chapters pin their own Keras, linted from the repository root."""
+    root = tmp_path / "book"
+    write_project(root, {})
+    chapter = write_project(root / "chapter2", {"requirements.txt": "Keras==2.2.4\n"})
+    modern = write_project(root / "chapter9", {"requirements.txt": "keras>=3.1\n"})
+    monkeypatch.chdir(root)
+    found = {
+        Path(item["filename"]).parts[0]: item["message"]
+        for item in run_json(".", "--select", "BNL001", "--no-cache")
+    }
+    assert "Keras 2" in found["chapter2"] and "Keras 3" not in found["chapter2"]
+    assert "Keras 3" in found["chapter9"] and "Keras 2" not in found["chapter9"]
+    assert "Keras 2" in found["src"] and "Keras 3" in found["src"]
+    assert chapter.exists() and modern.exists()
+
+
+def test_a_changed_pin_is_not_answered_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = write_project(tmp_path / "project", {"requirements.txt": "keras>=3\n"})
+    monkeypatch.chdir(tmp_path / "project")
+    assert targeted(script) == "3"
+    (tmp_path / "project" / "requirements.txt").write_text("tensorflow==2.15.0\n", encoding="utf-8")
+    assert targeted(script) == "2"
+
+
+@pytest.mark.parametrize(
+    ("imports", "expected"),
+    [
+        pytest.param(
+            "from keras.layers.convolutional import Conv2D\n", "2", id="keras2-only-module"
+        ),
+        pytest.param(
+            "from keras.layers.normalization import BatchNormalization\n", "2", id="normalization"
+        ),
+        pytest.param("import keras.ops as ops\n", "3", id="keras.ops"),
+        pytest.param("import keras_hub\n", "3", id="keras_hub"),
+        pytest.param("import tf_keras as keras\n", "2", id="tf_keras"),
+        pytest.param("import numpy\n", "both", id="nothing-version-specific"),
+    ],
+)
+def test_a_file_without_declared_dependencies_is_settled_by_its_imports(
+    tmp_path: Path, imports: str, expected: str
+) -> None:
+    script = write_project(tmp_path / "project", {})
+    script.write_text(imports + TRAIN, encoding="utf-8")
+    assert targeted(script) == expected
+
+
+def test_tf_keras_is_keras_2_even_where_the_project_declares_keras_3(tmp_path: Path) -> None:
+    script = write_project(tmp_path / "project", {"requirements.txt": "keras>=3\n"})
+    script.write_text(
+        TRAIN.replace(
+            "import tensorflow as tf", "import keras\nimport tf_keras\nimport tensorflow as tf"
+        ),
+        encoding="utf-8",
+    )
+    assert targeted(script) == "3"  # keras is imported too: not tf_keras only
+    script.write_text(
+        "import tf_keras as keras\n"
+        "base = keras.applications.ResNet50(include_top=False)\n"
+        "base.trainable = False\n"
+        "model = keras.Sequential([base, keras.layers.Dense(1)])\n"
+        'model.compile(optimizer="adam", loss="mse")\n'
+        "model.fit(x, y)\n"
+        "base.trainable = True\n"
+        "model.fit(x, y)\n",
+        encoding="utf-8",
+    )
+    assert targeted(script) == "2"

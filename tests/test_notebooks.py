@@ -344,3 +344,63 @@ def test_notebook_on_standard_input(tmp_path: Path) -> None:
     )
     [item] = json.loads(result.stdout)
     assert (item["filename"], item["cell"], item["location"]["row"]) == ("stdin.ipynb", 1, 3)
+
+
+def test_colab_form_cell_before_a_cell_magic_is_skipped(tmp_path: Path) -> None:
+    notebook = tmp_path / "colab.ipynb"
+    write_notebook(
+        notebook,
+        [
+            code(IMPORTS),
+            code(
+                lines("#@title Download the data", "%%bash", "wget -q https://x/y.zip && unzip y")
+            ),
+            code(lines("x = layers.Flatten(trainable=False)")),
+        ],
+    )
+    items = run_json(str(notebook), "--select", "BNL003")
+    assert [(i["code"], i["cell"], i["location"]["row"]) for i in items] == [("BNL003", 3, 1)]
+
+
+def test_a_cell_indented_as_a_whole_is_read_as_ipython_runs_it(tmp_path: Path) -> None:
+    """IPython removes the first line's indentation from every line before running a cell."""
+    notebook = tmp_path / "indented.ipynb"
+    before = write_notebook(
+        notebook,
+        [
+            code(IMPORTS),
+            code(lines(" x = layers.Flatten(trainable=False)", " if x:", "     print(x)")),
+        ],
+    )
+    [item] = run_json(str(notebook), "--select", "BNL003")
+    assert (item["code"], item["cell"], item["location"], item["end_location"]) == (
+        "BNL003",
+        2,
+        {"row": 1, "column": 21},
+        {"row": 1, "column": 36},
+    )
+    result = run_cli("check", str(notebook), "--select", "BNL003", "--fix")
+    assert result.exit_code == 0, result.output
+    assert notebook.read_bytes() == before.replace(
+        b'" x = layers.Flatten(trainable=False)\\n"', b'" x = layers.Flatten()\\n"'
+    )
+
+
+def test_automagic_lines_are_ipython_not_python(tmp_path: Path) -> None:
+    """Jupyter runs ``pip install x`` and ``cd data`` as ``%pip`` and ``%cd`` (automagic)."""
+    notebook = tmp_path / "automagic.ipynb"
+    write_notebook(
+        notebook,
+        [
+            code(lines("pip install -q tensorflow==2.15", "conda install -y pandas", "cd ../data")),
+            code(
+                lines(
+                    "from tensorflow.keras import layers",
+                    "cd = 3",
+                    "x = layers.Flatten(trainable=False)",
+                )
+            ),
+        ],
+    )
+    items = run_json(str(notebook), "--select", "BNL003")
+    assert [(i["code"], i["cell"], i["location"]["row"]) for i in items] == [("BNL003", 2, 3)]

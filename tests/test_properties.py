@@ -131,7 +131,7 @@ _FIXTURE_VERSION = re.compile(r"#\s*bnlint-fixture:\s*keras-version=(\d)")
 def findings(text: str) -> list[tuple[str, int, int, int, int]]:
     """(code, start row, start column, end row, end column) of every diagnostic of ``text`` (linted
     with the Keras version its fixture option names), in order."""
-    option = _FIXTURE_VERSION.search(text.split("\n", 1)[0])
+    option = _FIXTURE_VERSION.search(text)
     options = LintOptions(keras_version=option.group(1) if option else "both")
     return sorted(
         (d.code, d.start.row, d.start.column, d.end.row, d.end.column)

@@ -1,4 +1,5 @@
-"""Start-up stays light: the rule catalog is in sync, and a run with nothing to parse imports no LibCST."""
+"""Start-up stays light: the rule catalog is in sync, a run with nothing to parse imports no LibCST, and
+no run of one file imports what it does not use (pathspec, packaging, the language server's pygls)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ import bnlint.runner as runner
 
 
 def heavy():
-    return [name for name in sys.modules if name == "libcst" or name.startswith("bnlint.rules.bnl")]
+    return [
+        name for name in sys.modules
+        if name in ("libcst", "pathspec", "packaging", "pygls", "lsprotocol")
+        or name.startswith("bnlint.rules.bnl")
+    ]
 
 
 analyse = runner.analyse_file
@@ -45,8 +50,9 @@ def test_catalog_is_in_sync_with_the_rule_modules() -> None:
 
 
 def _probe(*arguments: str) -> str:
-    """``exit CODE heavy [MODULES]``: the exit code, and LibCST and the rule modules that the run
-    imported, in its own process or in the one that analysed the file."""
+    """``exit CODE heavy [MODULES]``: the exit code, and the heavy modules (LibCST, the rules,
+    pathspec, packaging, pygls) that the run imported, in its own process or in the one that analysed
+    the file."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *arguments], capture_output=True, text=True, check=False
     )
@@ -76,6 +82,22 @@ def test_a_file_without_trigger_words_imports_neither_libcst_nor_rules(tmp_path:
 def test_a_keras_file_loads_the_rules_and_reports(tmp_path: Path) -> None:
     line = _probe_source(tmp_path, DROPOUT_FINDING)
     assert line.startswith("exit 1 heavy [") and "'libcst'" in line
+    assert all(name not in line for name in ("pathspec", "packaging", "pygls", "lsprotocol"))
+
+
+def test_a_file_named_in_a_repository_does_not_read_its_ignore_files(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("build/\n*.gen.py\n", encoding="utf-8")
+    line = _probe_source(tmp_path, DROPOUT_FINDING)
+    assert line.startswith("exit 1 heavy [") and "pathspec" not in line
+
+
+def test_walking_a_folder_with_ignore_files_uses_pathspec(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("*.gen.py\n", encoding="utf-8")
+    (tmp_path / "ignored.gen.py").write_text(DROPOUT_FINDING, encoding="utf-8")
+    (tmp_path / "plain.py").write_text("print(1)\n", encoding="utf-8")
+    assert _probe(str(tmp_path), "--no-cache") == "exit 0 heavy ['pathspec']"
 
 
 def test_trigger_words_only_in_comments_and_docstrings_do_not_cost_a_parse(tmp_path: Path) -> None:

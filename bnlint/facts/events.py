@@ -23,6 +23,9 @@ class Guard:
 
     test: cst.BaseExpression
     holds: bool
+    #: The call of a same-file function whose inlined body holds the ``if`` (None: not inlined), so
+    #: that the arms of two inlinings of one function are not mistaken for exclusive ones.
+    call: Optional[cst.CSTNode] = None
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,17 @@ class Context:
 
 @dataclass(eq=False)
 class Event:
-    """Something that happened, in order, in one trace."""
+    """Something that happened, in order, in one trace.
+
+    ``calls``: the calls of same-file (or project) functions it happened inside, outermost first,
+    as followed from the trace's own code (``make_trainable(D, False)`` for an assignment in that
+    helper). A finding that relates events reports where their call paths part.
+    """
 
     node: cst.CSTNode
     context: Context
     conditional: bool
+    calls: tuple = ()
 
 
 @dataclass(eq=False)
@@ -89,6 +98,8 @@ class CallEvent(Event):
     callee: Obj = None  # type: ignore[assignment]
     training: object = TRAINING_ABSENT
     training_arg: Optional[cst.Arg] = None
+    #: The keyword that sets the mode: ``training``, or a user model's own forwarding parameter.
+    training_keyword: str = "training"
     inputs: tuple = ()
     symbolic: bool = False
     #: The statement the call is part of (its comments can mark ``training=True`` as intentional).
@@ -101,6 +112,17 @@ class AddEvent(Event):
 
     model: Obj = None  # type: ignore[assignment]
     member: Obj = None  # type: ignore[assignment]
+
+
+@dataclass(eq=False)
+class GraphModelEvent(Event):
+    """A functional model built on another model's own graph (``Model(base.input, head(base.output))``).
+
+    ``node`` is the first ``base.output`` (or ``base.input``) the model is built from.
+    """
+
+    model: Obj = None  # type: ignore[assignment]
+    base: Obj = None  # type: ignore[assignment]
 
 
 @dataclass(eq=False)

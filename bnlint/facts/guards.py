@@ -39,6 +39,9 @@ class GuardReader:
         self.family = family
 
     def _code(self, node: cst.CSTNode) -> str:
+        """The node's code on one line, without redundant parentheses (``(layer)`` is ``layer``)."""
+        if isinstance(node, cst.BaseExpression) and (node.lpar or node.rpar):
+            node = node.with_changes(lpar=[], rpar=[])
         return " ".join(self.module.code_for_node(node).split())
 
     def reaches(self, event: Event, subject: cst.BaseExpression, member: bool) -> Optional[bool]:

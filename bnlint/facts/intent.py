@@ -75,8 +75,14 @@ def statement_comments(statement: cst.CSTNode) -> Iterator[str]:
 
 
 def in_test_function(functions: Iterable[str]) -> bool:
-    """Whether the code sits in a pytest/unittest ``test*`` function, which exercises modes on purpose."""
-    return any(name.startswith("test") and name != "test_step" for name in functions)
+    """Whether the code sits in a pytest/unittest ``test*`` function, which exercises modes on purpose.
+
+    Names ending in ``_step`` (``test_step``, ``test_one_step``) are custom-loop evaluation steps.
+    """
+    return any(
+        name.startswith("test") and not name.endswith("_step") and name != "test_step"
+        for name in functions
+    )
 
 
 def guards_mark_intent(guards: Iterable[object]) -> bool:
@@ -92,3 +98,16 @@ def guards_mark_intent(guards: Iterable[object]) -> bool:
                 return True
             stack.extend(node.children)
     return False
+
+
+def training_true_intended(event: object) -> bool:
+    """Whether a call's ``training=True`` is declared intentional: a Monte Carlo / intentional
+    comment on or above its line, a Monte Carlo function or class name, or an ``if`` on such a flag."""
+    context = getattr(event, "context", None)
+    if context is None:
+        return False
+    return (
+        comments_mark_intent(getattr(event, "statement", None))
+        or names_mark_intent((*context.functions, context.class_name))
+        or guards_mark_intent(context.guards)
+    )

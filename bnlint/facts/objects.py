@@ -39,6 +39,18 @@ class Obj:
     #: The expressions gradients were taken with respect to (``tape.gradient(loss, <target>)``).
     gradient_targets: list[cst.BaseExpression] = field(default_factory=list)
     label: str = ""
+    #: For a functional model built on other models' own graphs (``Model(base.input,
+    #: head(base.output))``): those models. Its ``layers`` then hold their layers directly.
+    graph_bases: list[Obj] = field(default_factory=list)
+    #: For a part taken out of ``M.layers`` by a slice or an index range: which layers it reaches.
+    span: Optional[Span] = None
+    #: Its weights were loaded from a file (``M.load_weights(...)``).
+    weights_loaded: bool = False
+    #: For ``M.get_layer("name")``: the literal name.
+    layer_name: Optional[str] = None
+    #: Composition told by a summary of another project file instead of seen members:
+    #: ``keras_api.family_key`` -> contained (True) or known absent (False).
+    known_families: dict[str, bool] = field(default_factory=dict)
 
     @property
     def layer_class(self) -> Optional[str]:
@@ -81,9 +93,15 @@ class Obj:
     def _direct_members(self) -> list[Obj]:
         found = list(self.members)
         if self.user_class is not None:
-            found.extend(
-                v for v in self.attrs.values() if isinstance(v, Obj) and v.kind != "optimizer"
-            )
+            for value in self.attrs.values():
+                items = value.items if isinstance(value, ListValue) else (value,)
+                found.extend(
+                    item
+                    for item in items
+                    if isinstance(item, Obj)
+                    and item.kind not in ("optimizer", "tape")
+                    and item not in found
+                )
         return found
 
     def contains(self, other: Obj) -> bool:
@@ -95,39 +113,61 @@ class Obj:
             return True
         return any(anc in members for anc in other.ancestors())
 
-    def _family_state(self, family: frozenset[str], by_application: bool) -> Optional[bool]:
-        """True: contains a layer of the family; False: known to contain none; None: cannot tell."""
-        if self.kind == "layer":
-            return self.layer_class in family if self.layer_class else None
+    def family_members(
+        self, family: frozenset[str], by_application: bool = True
+    ) -> tuple[Optional[bool], list[Obj]]:
+        """(whether the object contains a layer of the family, as ``has_batchnorm``; the objects
+        found: layers of the family, applications that contain one, or summarised models)."""
+        return self._family_members(family, by_application, set())
+
+    def _family_members(
+        self, family: frozenset[str], by_application: bool, seen: set[int]
+    ) -> tuple[Optional[bool], list[Obj]]:
+        if id(self) in seen:
+            return None, []
+        seen.add(id(self))
+        key = keras_api.family_key(family)
+        if key in self.known_families:
+            inside = self.known_families[key]
+            return inside, [self] if inside else []
+        if self.kind == "layer" and self.layer_class:
+            inside = self.layer_class in family
+            return inside, [self] if inside else []
+        if self.kind == "layer" and self.user_class is None:
+            return None, []
         if self.kind == "model" and self.application:
-            if by_application:
-                return keras_api.APPLICATIONS.get(self.application)
-            return False
-        if self.kind == "model" and self.origin in ("load_model", "unknown"):
-            return None
-        if self.kind == "part":
-            return None
+            if not by_application:
+                return False, []
+            inside = keras_api.APPLICATIONS.get(self.application)
+            return inside, [self] if inside else []
+        if self.kind == "part" or (
+            self.kind == "model" and self.origin in ("load_model", "unknown")
+        ):
+            return None, []
         members = self._direct_members()
         if not members:
-            return None
+            return None, []
         unknown = not self.members_complete
+        found: list[Obj] = []
         for member in members:
-            state = member._family_state(family, by_application)
+            state, inside = member._family_members(family, by_application, seen)
             if state:
-                return True
-            if state is None:
+                found.extend(obj for obj in inside if obj not in found)
+            elif state is None:
                 unknown = True
-        return None if unknown else False
+        if found:
+            return True, found
+        return (None if unknown else False), []
 
     @property
     def has_batchnorm(self) -> Optional[bool]:
         """Whether the object contains BatchNormalization (None when unknown)."""
-        return self._family_state(keras_api.BATCHNORM_LAYERS, by_application=True)
+        return self.family_members(keras_api.BATCHNORM_LAYERS)[0]
 
     @property
     def has_noise(self) -> Optional[bool]:
         """Whether the object contains Dropout or a noise layer (None when unknown)."""
-        return self._family_state(keras_api.NOISE_LAYERS, by_application=False)
+        return self.family_members(keras_api.NOISE_LAYERS, by_application=False)[0]
 
 
 @dataclass(frozen=True)
@@ -139,18 +179,62 @@ class Const:
 
 @dataclass(frozen=True)
 class Tensor:
-    """A tensor, with the Keras objects it was computed by; ``symbolic`` when it derives from Input."""
+    """A tensor, with the Keras objects it was computed by; ``symbolic`` when it derives from Input.
+
+    ``graphs`` holds ``(model, node)`` for every model whose own graph it derives from
+    (``base.output`` at ``node``), in the order met: a model built from it holds that model's
+    layers directly.
+    """
 
     sources: frozenset = frozenset()
     symbolic: bool = False
+    graphs: tuple = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """Which layers of a layer list a slice or index range reaches: ``[start:stop]``, either open
+    (None). ``Span(None, None)`` is every layer, which is also what unknown bounds count as."""
+
+    start: Optional[int] = None
+    stop: Optional[int] = None
+
+    def only_last(self, count: int) -> bool:
+        """Whether it reaches at most the last ``count`` layers (``[-2:]`` for ``count >= 2``)."""
+        return (
+            self.start is not None
+            and -count <= self.start < 0
+            and (self.stop is None or self.stop <= 0 or self.stop > self.start)
+        )
 
 
 @dataclass(frozen=True)
 class Layers:
-    """``M.layers`` / ``M.submodules`` (``sliced`` for ``M.layers[a:b]``)."""
+    """``M.layers`` / ``M.submodules``; ``span`` for a slice ``M.layers[a:b]`` (None: all of them)."""
 
     owner: Obj
-    sliced: bool = False
+    span: Optional[Span] = None
+
+    @property
+    def sliced(self) -> bool:
+        """Whether only some layers are taken."""
+        return self.span is not None
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """``len(M.layers) + offset``."""
+
+    owner: Obj
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class IndexRange:
+    """``range(a, len(M.layers))`` and the like: indices into ``M.layers`` over a span."""
+
+    owner: Obj
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -183,6 +267,10 @@ class UserFunction:
     closure: object
     owner: Optional[UserClass] = None
     context: Optional[Context] = None
+    #: The module's variables when it was defined: analysed on its own, a function sees the
+    #: globals of that moment (a notebook rebinds ``model`` in later cells), and the later ones
+    #: only for names not yet bound then.
+    snapshot: Optional[dict] = None
 
 
 @dataclass(eq=False)
@@ -197,6 +285,8 @@ class UserClass:
     bases_known: bool = True
     methods: dict[str, UserFunction] = field(default_factory=dict)
     instance: Optional[Obj] = None
+    #: The ``training`` forwarding parameter of its call method, once looked up (see forwarding).
+    forwarded: object = None
 
     @property
     def is_keras(self) -> bool:
@@ -205,7 +295,18 @@ class UserClass:
 
 
 Value = Union[
-    Obj, Const, Tensor, Layers, ListValue, KerasName, OptimizerOf, UserFunction, UserClass, None
+    Obj,
+    Const,
+    Tensor,
+    Layers,
+    IndexRange,
+    LayerCount,
+    ListValue,
+    KerasName,
+    OptimizerOf,
+    UserFunction,
+    UserClass,
+    None,
 ]
 
 

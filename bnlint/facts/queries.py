@@ -6,9 +6,46 @@ from typing import Optional
 
 import libcst as cst
 
-from bnlint.facts.events import CompileEvent, Event, TrainableEvent, TrainEvent
+from bnlint import keras_api
+from bnlint.facts.events import CallEvent, CompileEvent, Event, TrainableEvent, TrainEvent
 from bnlint.facts.imports import ImportTable
 from bnlint.facts.objects import Obj, UserFunction, Value
+from bnlint.facts.results import Facts
+
+
+class CallModes:
+    """The ``training`` values each Keras object is called with, across a file's traces."""
+
+    def __init__(self, facts: Facts) -> None:
+        self._modes: dict[int, set[object]] = {}
+        for _, _, event in facts.events(CallEvent):
+            self._modes.setdefault(id(event.callee), set()).add(event.training)
+
+    def always_training(self, obj: Obj) -> bool:
+        """Whether every call of ``obj`` fixes ``training=True`` (a Monte Carlo layer, or a base
+        recorded in training mode): calling its model without ``training`` keeps it so."""
+        return self._modes.get(id(obj)) == {True}
+
+    def mode_sensitive_layers(self, model: Obj) -> list[Obj]:
+        """The BatchNormalization, Dropout and noise layers (or applications that have them) that
+        ``model`` is seen to contain and whose mode a call of ``model`` decides."""
+        _, batchnorm = model.family_members(keras_api.BATCHNORM_LAYERS)
+        _, noise = model.family_members(keras_api.NOISE_LAYERS, by_application=False)
+        found = [layer for layer in batchnorm if not self.always_training(layer)]
+        found.extend(
+            layer for layer in noise if layer not in found and not self.always_training(layer)
+        )
+        return found
+
+
+def layer_names(objects: list[Obj]) -> list[str]:
+    """``["BatchNormalization", "Dropout"]``: what a list of contained layers is, for a message."""
+    names: list[str] = []
+    for obj in objects:
+        name = obj.layer_class or obj.application or obj.label or "a layer"
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def unfreezes(event: Event, obj: Obj) -> bool:
@@ -17,6 +54,36 @@ def unfreezes(event: Event, obj: Obj) -> bool:
         return False
     target = event.target
     return target.contains(obj) or obj.contains(target)
+
+
+def exclusive(first: Event, second: Event) -> bool:
+    """Whether two events sit in the two arms of one ``if``/``else``: neither follows the other."""
+    arms = {(id(guard.test), id(guard.call)): guard.holds for guard in first.context.guards}
+    return any(
+        arms.get((id(guard.test), id(guard.call)), guard.holds) != guard.holds
+        for guard in second.context.guards
+    )
+
+
+def may_follow(first: Event, second: Event) -> bool:
+    """Whether ``second`` (later in a trace) can run after ``first``: not in the other arm of an ``if``."""
+    return not exclusive(first, second)
+
+
+def report_node(event: Event, *related: Event) -> cst.CSTNode:
+    """Where a finding about ``event`` belongs, given the events it is judged against: in the
+    function where their call paths meet. A change made inside a helper (``make_trainable(D,
+    False)``) between a compile and a fit of the caller is reported on the call of the helper; one
+    made in the same function as the compile and the fit, on its own line."""
+    shared = len(event.calls)
+    for other in related:
+        common = 0
+        for mine, theirs in zip(event.calls, other.calls):
+            if mine is not theirs:
+                break
+            common += 1
+        shared = min(shared, common)
+    return event.calls[shared] if shared < len(event.calls) else event.node
 
 
 def receiver_code(module: cst.Module, call: cst.CSTNode) -> Optional[str]:
@@ -40,6 +107,21 @@ def gan_idiom(events: list[Event], target: Obj) -> bool:
         for e in events
     )
     return compiled_alone and compiled_inside
+
+
+def state_when_compiled(events: list[Event], compile_event: Event, target: Obj) -> Optional[bool]:
+    """The ``trainable`` state ``target`` had when ``compile_event`` ran: the last literal change of
+    it (or of a model containing it) that can precede the compile; True when none (a new or loaded
+    model is trainable); None when such a change has an unknown value."""
+    position = events.index(compile_event)
+    for earlier in reversed(events[:position]):
+        if (
+            isinstance(earlier, TrainableEvent)
+            and earlier.target.contains(target)
+            and may_follow(earlier, compile_event)
+        ):
+            return earlier.value
+    return True
 
 
 def trained_between(events: list[Event], start: Event, end: Event, model: Obj) -> bool:

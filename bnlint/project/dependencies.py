@@ -21,6 +21,8 @@ from bnlint.project.specifiers import VersionRange, parse_specifier
 #: TensorFlow 2.16 was the first whose ``tf.keras`` is Keras 3.
 TENSORFLOW_KERAS3 = (2, 16)
 KERAS3 = (3,)
+#: Keras 2.4 was the first standalone release that is only a front end to tf.keras.
+MULTI_BACKEND_KERAS_END = (2, 4)
 TENSORFLOW_PACKAGES = frozenset(
     {
         "tensorflow",
@@ -39,9 +41,6 @@ RELEVANT = TENSORFLOW_PACKAGES | TF_KERAS_PACKAGES | {"keras"}
 MAX_INCLUDED_FILES = 50
 MAX_FILE_BYTES = 2_000_000
 
-_REQUIREMENT = re.compile(
-    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?P<rest>.*)$"
-)
 _INCLUDE = re.compile(r"^(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=\S))(?P<file>\S+)")
 
 
@@ -54,22 +53,30 @@ class Requirement:
 
 
 def normalize_name(name: str) -> str:
-    """PEP 503 normalization: lower case, runs of ``-_.`` become ``-``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """A project name as PEP 503 compares it (``packaging`` normalizes it)."""
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
 
 
 def parse_requirement(text: str) -> Optional[Requirement]:
-    """A PEP 508 requirement string (extras and markers dropped), or None when it is not one."""
-    text = text.split(";", 1)[0].strip()
-    match = _REQUIREMENT.match(text)
-    if match is None:
-        return None
-    rest = match.group("rest").strip()
-    if rest.startswith("@"):
-        return Requirement(normalize_name(match.group("name")), None)
-    if rest.startswith("(") and rest.endswith(")"):
-        rest = rest[1:-1]
-    return Requirement(normalize_name(match.group("name")), parse_specifier(rest))
+    """A PEP 508 requirement string read by ``packaging`` (extras and markers dropped), or None when
+    it is not one. A marker ``packaging`` cannot read does not hide the requirement before it."""
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as Pep508Requirement
+
+    from bnlint.project.specifiers import specifier_range
+
+    try:
+        parsed = Pep508Requirement(text)
+    except InvalidRequirement:
+        if ";" not in text:
+            return None
+        return parse_requirement(text.split(";", 1)[0])
+    name = normalize_name(parsed.name)
+    if parsed.url:
+        return Requirement(name, None)
+    return Requirement(name, specifier_range(parsed.specifier))
 
 
 def find_project_root(start: Path) -> Optional[Path]:
@@ -119,6 +126,20 @@ def detect_keras_version(start: Path) -> Optional[str]:
         return None
     requirements = [r for r in declared_requirements(root) if r.name in RELEVANT]
     return decide(requirements)
+
+
+def declares_multi_backend_keras(start: Path) -> bool:
+    """Whether the project around ``start`` pins standalone ``keras`` below 2.4: multi-backend Keras,
+    from before tf.keras, where ``set_learning_phase`` was the supported API."""
+    root = find_project_root(start)
+    if root is None:
+        return False
+    return any(
+        requirement.name == "keras"
+        and requirement.versions is not None
+        and requirement.versions.only_below(MULTI_BACKEND_KERAS_END)
+        for requirement in declared_requirements(root)
+    )
 
 
 def decide(requirements: list[Requirement]) -> Optional[str]:

@@ -1,159 +1,67 @@
-"""``.gitignore`` matching, as git does it, without git: so that discovery skips what git ignores.
+"""``.gitignore`` files, as git reads them, without git: so that discovery skips what git ignores.
 
 What is honoured: a ``.gitignore`` in every folder from the repository root (the nearest folder holding
 ``.git``; without one, the folder being walked) down to the path, and ``.git/info/exclude``; the deeper
-file wins, and inside a file the last matching line wins; ``!`` negation; a trailing ``/`` for folders
-only; a ``/`` at the start or in the middle anchors a pattern to its file's folder, otherwise it
-matches a name at any depth; ``*``, ``?``, ``[...]``, ``**/``, ``/**`` and ``/**/``; ``\\`` escapes.
-As in git, nothing inside an ignored folder can be re-included. The global excludes file is not read.
+file wins. Inside one file, pathspec's gitignore flavour decides (last matching line wins, ``!``
+negation, folder-only patterns, anchoring, ``**``, escapes). As in git, nothing inside an ignored folder
+can be re-included. The global excludes file is not read.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
+    Patterns = tuple[GitIgnoreSpecPattern, ...]
 
 
-@dataclass(frozen=True)
-class Pattern:
-    """One line of an ignore file."""
+def parse(text: str) -> Patterns:
+    """The patterns of one ignore file, in order, as pathspec's gitignore flavour reads them. A line
+    git would discard (an invalid pattern such as ``!`` or ``[z-a]``) is skipped, not an error;
+    blank lines and comments give nothing. pathspec is imported only for a file with patterns."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines:
+        return ()
+    from pathspec.patterns.gitignore import GitIgnorePatternError
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-    regex: re.Pattern[str]
-    negated: bool
-    directory_only: bool
-    anchored: bool
-
-    def matches(self, relative: str, is_dir: bool) -> bool:
-        """Whether the pattern matches a path relative to its ignore file's folder."""
-        if self.directory_only and not is_dir:
-            return False
-        subject = relative if self.anchored else relative.rsplit("/", 1)[-1]
-        return self.regex.fullmatch(subject) is not None
-
-
-def _strip_trailing_spaces(line: str) -> str:
-    end = len(line)
-    while end > 0 and line[end - 1] == " ":
-        backslashes = 0
-        index = end - 2
-        while index >= 0 and line[index] == "\\":
-            backslashes += 1
-            index -= 1
-        if backslashes % 2 == 1:
-            break
-        end -= 1
-    return line[:end]
-
-
-def _translate(glob: str) -> str:
-    """A gitignore glob (without its anchoring slash) as a regular expression."""
-    out: list[str] = []
-    index = 0
-    length = len(glob)
-    while index < length:
-        char = glob[index]
-        if char == "*":
-            run_end = index
-            while run_end < length and glob[run_end] == "*":
-                run_end += 1
-            at_start = index == 0 or glob[index - 1] == "/"
-            at_end = run_end == length or glob[run_end] == "/"
-            if run_end - index >= 2 and at_start and at_end:
-                if run_end == length:  # "**" at the end: everything inside
-                    out.append(".*")
-                else:  # "**/": zero or more folders
-                    out.append("(?:[^/]*/)*")
-                    run_end += 1
-            else:
-                out.append("[^/]*")
-            index = run_end
+    patterns = []
+    for line in lines:
+        try:
+            pattern = GitIgnoreSpecPattern(line)
+        except (GitIgnorePatternError, re.error, ValueError):
             continue
-        if char == "?":
-            out.append("[^/]")
-        elif char == "\\" and index + 1 < length:
-            index += 1
-            out.append(re.escape(glob[index]))
-        elif char == "[":
-            closing = _class_end(glob, index)
-            if closing is None:
-                out.append(re.escape(char))
-            else:
-                out.append(_character_class(glob[index + 1 : closing]))
-                index = closing
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)
+        if pattern.include is not None:
+            patterns.append(pattern)
+    return tuple(patterns)
 
 
-def _class_end(glob: str, start: int) -> Optional[int]:
-    index = start + 1
-    if index < len(glob) and glob[index] in "!^":
-        index += 1
-    if index < len(glob) and glob[index] == "]":
-        index += 1
-    while index < len(glob):
-        if glob[index] == "\\":
-            index += 2
-            continue
-        if glob[index] == "]":
-            return index
-        index += 1
-    return None
-
-
-def _character_class(body: str) -> str:
-    negated = body[:1] in ("!", "^")
-    if negated:
-        body = body[1:]
-    chars: list[str] = []
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if char == "\\" and index + 1 < len(body):
-            index += 1
-            chars.append(re.escape(body[index]))
-        elif char in "\\[]^":
-            chars.append("\\" + char)
-        else:
-            chars.append(char)
-        index += 1
-    inner = "".join(chars)
-    return f"[^/{inner}]" if negated else f"[{inner}]"
-
-
-def parse_line(line: str) -> Optional[Pattern]:
-    """The pattern of one ``.gitignore`` line, or None for blank lines and comments."""
-    line = line.rstrip("\r\n")
-    if not line or line.startswith("#"):
-        return None
-    line = _strip_trailing_spaces(line)
-    negated = line.startswith("!")
-    if negated or line.startswith(("\\!", "\\#")):
-        line = line[1:]
-    directory_only = line.endswith("/") and not line.endswith("\\/")
-    if directory_only:
-        line = line.rstrip("/")
-    if not line:
-        return None
-    anchored = "/" in line
-    line = line.lstrip("/") if line.startswith("/") else line
-    return Pattern(re.compile(_translate(line), re.DOTALL), negated, directory_only, anchored)
-
-
-def parse(text: str) -> tuple[Pattern, ...]:
-    """Every pattern of an ignore file, in order."""
-    return tuple(p for p in (parse_line(line) for line in text.splitlines()) if p is not None)
-
-
-def _read_patterns(path: Path) -> tuple[Pattern, ...]:
+def _read_patterns(path: Path) -> Patterns:
     try:
         return parse(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return ()
+
+
+def _matches_entry(pattern: GitIgnoreSpecPattern, relative: str, is_dir: bool) -> bool:
+    """Whether a pattern matches the entry itself, as git matches each entry of its walk.
+
+    pathspec's patterns also match what lies inside a matching folder: a folder is given with a
+    trailing slash, and the slash after a matching folder is marked with the group ``ps_d`` (the mark
+    its GitIgnoreSpec relies on too). A pattern without that mark (``a/**``, ``**``) matches
+    what is inside a folder, so a folder is tried without its slash.
+    """
+    regex = pattern.regex
+    if "ps_d" not in regex.groupindex:
+        return regex.match(relative) is not None
+    subject = relative + "/" if is_dir else relative
+    match = regex.match(subject)
+    return match is not None and match.start("ps_d") in (-1, len(subject) - 1)
 
 
 def find_repository_root(path: Path) -> Optional[Path]:
@@ -172,7 +80,7 @@ class GitIgnore:
         self.root = root.absolute()
         self._inside_root = os.path.join(str(self.root), "")  # a path below the root starts so
         self._ignored_dirs: dict[Path, bool] = {}
-        self._chains: dict[Path, list[tuple[Path, tuple[Pattern, ...]]]] = {}
+        self._chains: dict[Path, list[tuple[Path, Patterns]]] = {}
 
     @classmethod
     def for_path(cls, path: Path) -> GitIgnore:
@@ -182,7 +90,7 @@ class GitIgnore:
             root = path.absolute() if path.is_dir() else path.absolute().parent
         return cls(root)
 
-    def _files_for(self, folder: Path) -> list[tuple[Path, tuple[Pattern, ...]]]:
+    def _files_for(self, folder: Path) -> list[tuple[Path, Patterns]]:
         """Ignore files that apply inside ``folder``, deepest first (each read once)."""
         chain = self._chains.get(folder)
         if chain is not None:
@@ -209,11 +117,13 @@ class GitIgnore:
         return bool(self._files_for(folder))
 
     def _decision(self, path: Path, is_dir: bool) -> bool:
+        """As git's walk decides for one entry: the last line that matches the entry itself, in the
+        deepest ignore file that has one (what an ignored folder holds is pruned by the walk)."""
         for base, patterns in self._files_for(path.parent):
             relative = path.relative_to(base).as_posix()
             for pattern in reversed(patterns):
-                if pattern.matches(relative, is_dir):
-                    return not pattern.negated
+                if _matches_entry(pattern, relative, is_dir):
+                    return bool(pattern.include)
         return False
 
     def matches(self, path: Path, is_dir: bool = False) -> bool:

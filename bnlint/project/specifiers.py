@@ -1,55 +1,47 @@
-"""A small interpreter of version specifiers: which range of versions a requirement admits.
+"""Which range of versions a requirement admits: enough to answer "does this spec admit only versions at
+or above X" and "only below X".
 
-Enough of PEP 440 (``==``, ``===``, ``!=``, ``>=``, ``>``, ``<=``, ``<``, ``~=``, ``.*`` wildcards, comma-joined
-clauses) and of Poetry (``^``, ``~``, bare versions, ``*``) to answer "does this spec admit only versions
-at or above X" and "only below X". Pre-release, post-release and local labels are ignored: they never move
-a version across the major or minor boundaries asked about.
+PEP 440 specifiers and versions are read by ``packaging`` (imported on first use); Poetry's forms
+(``^``, ``~``, bare versions, ``*``) are first written as the PEP 440 clauses they stand for. Versions
+are compared by their release numbers: a pre-release belongs to its release (``keras>=3.0.0rc1`` is
+Keras 3), and an upper bound that is a post-release or has a local label admits its release
+(``tensorflow<2.16.0.post1`` admits 2.16.0).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-Version = tuple[int, ...]
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
-_VERSION = re.compile(
-    r"^v?(?:\d+!)?(?P<release>\d+(?:\.\d+)*)(?P<wildcard>\.\*)?(?P<rest>[-_.+a-z0-9]*)$"
-)
-_CLAUSE = re.compile(r"^(?P<op>===|==|!=|~=|>=|<=|>|<|\^|~|=)?\s*(?P<version>\S+)$")
+Release = tuple[int, ...]
 
-
-def parse_version(text: str) -> Optional[tuple[Version, bool]]:
-    """(release numbers, whether it ends in ``.*``), or None when it is not a version."""
-    match = _VERSION.match(text.strip().lower())
-    if match is None:
-        return None
-    release = tuple(int(part) for part in match.group("release").split("."))
-    wildcard = match.group("wildcard") is not None
-    if wildcard and match.group("rest"):
-        return None
-    return release, wildcard
+#: How Poetry separates clauses: commas, or spaces before an operator (``>=2.16 <2.19``).
+_POETRY_CLAUSES = re.compile(r",|\s+(?=[<>=!~^])")
+_POETRY_CLAUSE = re.compile(r"^(?P<op>===|==|!=|~=|>=|<=|>|<|\^|~|=)?\s*(?P<version>\S+)$")
 
 
-def _normal(version: Version) -> Version:
+def _normal(release: Release) -> Release:
     """Trailing zeros dropped, so that 3 == 3.0 == 3.0.0."""
-    end = len(version)
-    while end > 1 and version[end - 1] == 0:
+    end = len(release)
+    while end > 1 and release[end - 1] == 0:
         end -= 1
-    return version[:end]
+    return release[:end]
 
 
-def _bump(version: Version, index: int) -> Version:
-    """The first version after every ``version[:index + 1].*`` (``_bump((2, 15, 1), 1) == (2, 16)``)."""
-    return (*version[:index], version[index] + 1)
+def _bump(release: Release, index: int) -> Release:
+    """The first release after every ``release[:index + 1].*`` (``_bump((2, 15, 1), 1) == (2, 16)``)."""
+    return (*release[:index], release[index] + 1)
 
 
 @dataclass(frozen=True)
 class Bound:
-    """One end of a range; ``version`` None means unbounded."""
+    """One end of a range; ``release`` None means unbounded."""
 
-    version: Optional[Version]
+    release: Optional[Release]
     inclusive: bool
 
 
@@ -70,67 +62,111 @@ class VersionRange:
     @property
     def empty(self) -> bool:
         """Whether no version is admitted (a contradictory spec)."""
-        if self.low.version is None or self.high.version is None:
+        if self.low.release is None or self.high.release is None:
             return False
-        low, high = _normal(self.low.version), _normal(self.high.version)
+        low, high = _normal(self.low.release), _normal(self.high.release)
         return low > high or (low == high and not (self.low.inclusive and self.high.inclusive))
 
-    def only_at_least(self, version: Version) -> bool:
-        """Whether every admitted version is ``>= version``."""
-        if self.empty or self.low.version is None:
+    def only_at_least(self, release: Release) -> bool:
+        """Whether every admitted version is ``>= release``."""
+        if self.empty or self.low.release is None:
             return False
-        return _normal(self.low.version) >= _normal(version)
+        return _normal(self.low.release) >= _normal(release)
 
-    def only_below(self, version: Version) -> bool:
-        """Whether every admitted version is ``< version``."""
-        if self.empty or self.high.version is None:
+    def only_below(self, release: Release) -> bool:
+        """Whether every admitted version is ``< release``."""
+        if self.empty or self.high.release is None:
             return False
-        high, limit = _normal(self.high.version), _normal(version)
+        high, limit = _normal(self.high.release), _normal(release)
         return high < limit or (high == limit and not self.high.inclusive)
 
 
 def _tighter(first: Bound, second: Bound, low: bool) -> Bound:
-    if first.version is None:
+    if first.release is None:
         return second
-    if second.version is None:
+    if second.release is None:
         return first
-    a, b = _normal(first.version), _normal(second.version)
+    a, b = _normal(first.release), _normal(second.release)
     if a == b:
-        return Bound(first.version, first.inclusive and second.inclusive)
+        return Bound(first.release, first.inclusive and second.inclusive)
     return first if (a > b) == low else second
 
 
-def _clause_range(op: str, version: Version, wildcard: bool) -> Optional[VersionRange]:
-    """The range of one clause, or None when it cannot be interpreted."""
-    if wildcard:
-        if op not in ("==", "!=", "="):
-            return None
-        if op == "!=":
-            return VersionRange()
-        return VersionRange(Bound(version, True), Bound(_bump(version, len(version) - 1), False))
-    if op in ("==", "===", "="):
-        return VersionRange(Bound(version, True), Bound(version, True))
-    if op == "!=":
+def _release(version: str) -> Optional[Release]:
+    """The release numbers of a PEP 440 version (``packaging`` reads it), or None."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).release
+    except InvalidVersion:
+        return None
+
+
+def _has_post_or_local(version: str) -> bool:
+    """Whether a version is a post-release or carries a local label (it comes after its release)."""
+    from packaging.version import Version
+
+    parsed = Version(version)
+    return parsed.post is not None or parsed.local is not None
+
+
+def _clause_range(operator: str, version: str) -> Optional[VersionRange]:
+    """The range of one PEP 440 clause, or None when it cannot be interpreted."""
+    if operator == "!=":
         return VersionRange()
-    if op == ">=":
-        return VersionRange(low=Bound(version, True))
-    if op == ">":
-        return VersionRange(low=Bound(version, False))
-    if op == "<=":
-        return VersionRange(high=Bound(version, True))
-    if op == "<":
-        return VersionRange(high=Bound(version, False))
-    if op == "~=":
-        if len(version) < 2:
-            return None
-        return VersionRange(Bound(version, True), Bound(_bump(version, len(version) - 2), False))
-    if op == "^":  # Poetry: up to the next change of the first non-zero component
-        index = next((i for i, part in enumerate(version) if part != 0), len(version) - 1)
-        return VersionRange(Bound(version, True), Bound(_bump(version, index), False))
-    if op == "~":  # Poetry: ~1.2.3 and ~1.2 allow patch changes, ~1 minor ones
-        index = 1 if len(version) >= 2 else 0
-        return VersionRange(Bound(version, True), Bound(_bump(version, index), False))
+    wildcard = version.endswith(".*")
+    release = _release(version[:-2] if wildcard else version)
+    if release is None:
+        return None
+    if wildcard:  # "==2.15.*": from 2.15 up to 2.16
+        return VersionRange(Bound(release, True), Bound(_bump(release, len(release) - 1), False))
+    if operator in ("==", "==="):
+        return VersionRange(Bound(release, True), Bound(release, True))
+    if operator in (">=", ">"):
+        return VersionRange(low=Bound(release, operator == ">="))
+    if operator in ("<=", "<"):
+        # "<2.16.post1" admits 2.16 itself; "<3.0rc1" only what comes before Keras 3.
+        admits_release = operator == "<=" or _has_post_or_local(version)
+        return VersionRange(high=Bound(release, admits_release))
+    if operator == "~=":  # "~=3.1": from 3.1 up to 4; "~=2.15.1": up to 2.16
+        return VersionRange(Bound(release, True), Bound(_bump(release, len(release) - 2), False))
     return None
+
+
+def specifier_range(specifiers: SpecifierSet) -> Optional[VersionRange]:
+    """The range a parsed PEP 440 specifier set admits (all its clauses at once), or None when a
+    clause cannot be interpreted."""
+    result = VersionRange()
+    for specifier in specifiers:
+        clause = _clause_range(specifier.operator, specifier.version)
+        if clause is None:
+            return None
+        result = result.intersect(clause)
+    return result
+
+
+def _poetry_clause(clause: str) -> Optional[str]:
+    """A Poetry clause as PEP 440 clauses: ``^1.2`` is ``>=1.2,<2``, ``~1.2`` is ``>=1.2,<1.3``, a
+    bare version is exact, ``*`` admits everything (an empty text)."""
+    if clause == "*":
+        return ""
+    match = _POETRY_CLAUSE.match(clause.replace(" ", ""))
+    if match is None:
+        return None
+    operator, version = match.group("op") or "==", match.group("version")
+    if operator == "=":
+        return f"=={version}"
+    if operator not in ("^", "~"):
+        return f"{operator}{version}"
+    release = _release(version)
+    if release is None:
+        return None
+    if operator == "^":  # up to the next change of the first non-zero component
+        index = next((i for i, part in enumerate(release) if part != 0), len(release) - 1)
+    else:  # ~1.2.3 and ~1.2 allow patch changes, ~1 minor ones
+        index = 1 if len(release) >= 2 else 0
+    upper = ".".join(str(part) for part in _bump(release, index))
+    return f">={version},<{upper}"
 
 
 def parse_specifier(text: str, poetry: bool = False) -> Optional[VersionRange]:
@@ -142,23 +178,15 @@ def parse_specifier(text: str, poetry: bool = False) -> Optional[VersionRange]:
     text = text.strip()
     if "|" in text:
         return None
-    result = VersionRange()
-    clauses = re.split(r",|\s+(?=[<>=!~^])", text) if poetry else text.split(",")
-    for raw in clauses:
-        clause = raw.strip()
-        if not clause or (poetry and clause == "*"):
-            continue
-        match = _CLAUSE.match(clause.replace(" ", ""))
-        if match is None:
+    if poetry:
+        clauses = [_poetry_clause(c.strip()) for c in _POETRY_CLAUSES.split(text) if c.strip()]
+        if None in clauses:
             return None
-        op = match.group("op") or ("==" if poetry else "")
-        if not op or (op in ("^", "~", "=") and not poetry):
-            return None
-        parsed = parse_version(match.group("version"))
-        if parsed is None:
-            return None
-        clause_range = _clause_range(op, *parsed)
-        if clause_range is None:
-            return None
-        result = result.intersect(clause_range)
-    return result
+        text = ",".join(clause for clause in clauses if clause)
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        specifiers = SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+    return specifier_range(specifiers)

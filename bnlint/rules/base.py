@@ -58,11 +58,16 @@ class RuleContext:
     """What a check may read: the file's facts, its source, and the targeted Keras version."""
 
     def __init__(
-        self, facts: Facts, source: str, keras_version: Union[str, Callable[[], str]]
+        self,
+        facts: Facts,
+        source: str,
+        keras_version: Union[str, Callable[[], str]],
+        multi_backend_keras: Union[bool, Callable[[], bool]] = False,
     ) -> None:
         self.facts = facts
         self.source = source
         self._keras_version = keras_version
+        self._multi_backend_keras = multi_backend_keras
 
     @property
     def keras_version(self) -> str:
@@ -71,6 +76,14 @@ class RuleContext:
         if callable(self._keras_version):
             self._keras_version = self._keras_version()
         return self._keras_version
+
+    @property
+    def multi_backend_keras(self) -> bool:
+        """Whether the code is multi-backend Keras (2.3 and older, before tf.keras): it imports
+        its backend modules or the project pins ``keras`` below 2.4 (resolved on first use)."""
+        if callable(self._multi_backend_keras):
+            self._multi_backend_keras = self._multi_backend_keras()
+        return self._multi_backend_keras
 
     @property
     def module(self) -> cst.Module:

@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Optional
 
+import libcst as cst
+
 from bnlint.diagnostics import Severity
 from bnlint.facts.events import CompileEvent, EscapeEvent, Event, TrainableEvent, TrainEvent
-from bnlint.facts.queries import gan_idiom, receiver_code, short_code, trained_between
+from bnlint.facts.queries import (
+    may_follow,
+    receiver_code,
+    report_node,
+    short_code,
+    state_when_compiled,
+    trained_between,
+)
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 
@@ -24,7 +33,13 @@ class TrainableAfterCompile(Rule):
 Flags `X.trainable = ...` that happens after `M.compile(...)` (or after `load_model(...)`, which
 compiles), where X is M or part of M (`M.layers[i]`, a loop over `M.layers`, `M.get_layer(...)`, a base
 model called or listed while building M, an alias), when `M.fit()` / `fit_generator()` /
-`train_on_batch()` follows with no `compile()` of M in between.""",
+`train_on_batch()` follows with no `compile()` of M in between, and the change is lost: the new
+value differs from the state the next training call's model was compiled with. A change made inside
+a helper (`make_trainable(D, False)`, `freeze_all(model)`) is reported on the call of the helper.
+Not flagged: the toggles of a GAN loop (`D.trainable = True` before `D.train_on_batch`, `False`
+before `gan.train_on_batch`: each sets the state its model was compiled with), a compile (of M or
+of another model containing X, the GAN idiom) before training, a call of an unknown function that
+receives the model, and a change and a fit in the two arms of one `if`/`else`.""",
         why_is_this_bad="""
 `compile()` captures which weights are trainable. Changing `trainable` afterwards looks like it
 worked, `summary()` and `trainable_weights` show the new flags, but training does not follow
@@ -48,43 +63,58 @@ Keras 2 (tf.keras up to TF 2.15, tf_keras): the change is ignored during fit unt
 again, always (even before the first fit, even eagerly). Keras 3: applied if no fit ran since
 compile; after a fit, ignored on the TensorFlow backend and a crash on JAX (`optimizer_variables must
 be a list ... corresponding 1:1`). With `keras-version = "3"`, a change before the first fit is not
-reported.""",
+reported (a whole model frozen so is BNL012's). GAN loop toggles do nothing in Keras 2 and are
+needed in Keras 3 (see BNL012), so they are correct code in both.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
+        reported: set[int] = set()
         for trace in context.facts.traces:
             events = trace.events
             for index, event in enumerate(events):
-                if isinstance(event, TrainableEvent):
+                if isinstance(event, TrainableEvent) and event.value is not None:
                     finding = self._check_change(context, events, index, event)
-                    if finding is not None:
+                    if finding is not None and id(finding.node) not in reported:
+                        reported.add(id(finding.node))
                         yield finding
 
     def _check_change(
         self, context: RuleContext, events: list[Event], index: int, change: TrainableEvent
     ) -> Optional[Finding]:
         target = change.target
-        compiles = [
-            e for e in events[:index] if isinstance(e, CompileEvent) and e.model.contains(target)
-        ]
-        if not compiles or gan_idiom(events, target):
+        compiled = {
+            id(e.model): e
+            for e in events[:index]
+            if isinstance(e, CompileEvent) and e.model.contains(target) and may_follow(e, change)
+        }
+        if not compiled:
             return None
-        compiled = {id(e.model): e for e in compiles}
         for later in events[index + 1 :]:
+            if not may_follow(change, later):
+                continue
             if isinstance(later, CompileEvent) and later.model.contains(target):
                 return None
+            if (
+                isinstance(later, TrainableEvent)
+                and later.value is not None
+                and (later.target.contains(target))
+            ):
+                return None  # a later change decides the state from here on
             if isinstance(later, EscapeEvent) and any(
                 obj.contains(target) or id(obj) in compiled for obj in later.objects
             ):
                 return None
             if isinstance(later, TrainEvent) and id(later.model) in compiled:
                 compile_event = compiled[id(later.model)]
+                if state_when_compiled(events, compile_event, target) is change.value:
+                    return None  # the next training uses the state it was compiled with
                 fit_since = trained_between(events, compile_event, change, later.model)
                 if context.keras_version == "3" and not fit_since:
                     return None
+                node = report_node(change, later)
                 return Finding(
-                    node=change.node,
-                    message=self._message(context, change, compile_event, later, fit_since),
+                    node=node,
+                    message=self._message(context, change, compile_event, later, fit_since, node),
                 )
         return None
 
@@ -95,6 +125,7 @@ reported.""",
         compile_event: CompileEvent,
         train: TrainEvent,
         fit_since: bool,
+        reported: cst.CSTNode,
     ) -> str:
         module = context.module
         target = (
@@ -102,6 +133,9 @@ reported.""",
             if change.target_node is not None
             else "trainable"
         )
+        change_text = f"`{target} = ...`"
+        if reported is not change.node:
+            change_text = f"`{short_code(module, reported)}` (which sets {change_text})"
         model = receiver_code(module, train.node) or "the model"
         compiled_by = (
             "`load_model()` (which compiles)"
@@ -109,7 +143,7 @@ reported.""",
             else f"`{receiver_code(module, compile_event.node) or model}.compile()`"
         )
         head = (
-            f"`{target} = ...` after {compiled_by} has no effect on `{model}.{train.method}()` "
+            f"{change_text} after {compiled_by} has no effect on `{model}.{train.method}()` "
             "until the model is compiled again"
         )
         if context.keras_version == "2":

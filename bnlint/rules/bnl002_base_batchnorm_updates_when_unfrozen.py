@@ -7,10 +7,13 @@ from typing import Optional
 
 import libcst as cst
 
+from bnlint import keras_api
 from bnlint.diagnostics import Applicability, Severity
-from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event
+from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event, GraphModelEvent
+from bnlint.facts.guards import GuardReader
 from bnlint.facts.objects import Obj
-from bnlint.facts.queries import short_code, unfreezes
+from bnlint.facts.queries import short_code
+from bnlint.facts.unfreezing import BatchnormUnfreezes, pretrained_with_batchnorm
 from bnlint.fixes import BlockIndentation, add_keyword
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
@@ -28,10 +31,15 @@ class BaseBatchnormUpdatesWhenUnfrozen(Rule):
         what_it_does="""
 Flags a pretrained base model (from `keras.applications`, `load_model`, a `get_layer` of one, or an
 alias or `self.` attribute of one) that is put into an outer model in training mode, as
-`base(x)` without `training=`, `Sequential([base, ...])` or `model.add(base)`, when the base is
-unfrozen later (`base.trainable = True`, or its layers set trainable in a loop).
-A base known to have no BatchNormalization (VGG16, VGG19, ConvNeXt, a same-file model without one),
-a base that is never unfrozen in the file, and calls with an explicit `training=` are not flagged.""",
+`base(x)` without `training=`, `Sequential([base, ...])` or `model.add(base)`, or an outer
+functional model built on the base's own graph (`Model(base.input, head(base.output))`, which holds
+the base's layers directly so that no `training=False` can be passed; reported on the `base.output`
+the model is built from), when the base is unfrozen later: `base.trainable = True`, its layers set
+trainable in a loop, or a loop over the outer model's layers that reaches the base's layers.
+Not flagged: an unfreeze that leaves every BatchNormalization layer frozen (a loop that skips them
+or freezes them again, one named layer that is not one), a base known to have no
+BatchNormalization (VGG16, VGG19, ConvNeXt, a same-file model without one), a base that is never
+unfrozen in the file, and calls with an explicit `training=`.""",
         why_is_this_bad="""
 While the base is frozen nothing happens. Once it is unfrozen for fine-tuning, its
 BatchNormalization layers run in training mode during `fit()`: they normalise with the statistics
@@ -66,18 +74,27 @@ value, so only `trainable = False` on the BatchNormalization layers works in bot
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
-        all_events = [event for trace in context.facts.traces for event in trace.events]
+        facts = context.facts
+        all_events = [event for trace in facts.traces for event in trace.events]
         indentation = BlockIndentation(context.module)
-        for trace in context.facts.traces:
+        unfreezes = BatchnormUnfreezes(
+            context.module,
+            GuardReader(context.module, facts.imports, keras_api.BATCHNORM_LAYERS),
+            unchanged_setter_skipped=context.keras_version == "3",
+        )
+        for trace in facts.traces:
             for index, event in enumerate(trace.events):
                 base = _base_in_training_mode(event)
                 if base is None or base.has_batchnorm is False:
                     continue
                 in_call_method = isinstance(event, CallEvent) and event.context.function == "call"
-                later = all_events if in_call_method else trace.events[index + 1 :]
-                if not any(unfreezes(other, base) for other in later):
+                events, start = (all_events, -1) if in_call_method else (trace.events, index)
+                if unfreezes.unfrozen_after(events, start, base) is None:
                     continue
-                yield self._finding(context, event, base, indentation)
+                if isinstance(event, GraphModelEvent):
+                    yield Finding(node=event.node, message=self._graph_message(context, event))
+                else:
+                    yield self._finding(context, event, base, indentation)
 
     def _finding(
         self, context: RuleContext, event: Event, base: Obj, indentation: BlockIndentation
@@ -120,9 +137,25 @@ value, so only `trainable = False` on the BatchNormalization layers works in bot
             )
         return Finding(node=event.node, message=message, fix=fix)
 
+    @staticmethod
+    def _graph_message(context: RuleContext, event: GraphModelEvent) -> str:
+        base = short_code(context.module, event.node)
+        owner = base.rsplit(".", 1)[0]
+        return (
+            f"The model built on `{base}` holds the pretrained base's layers directly, so no "
+            "`training=False` can keep them in inference mode: once the base is unfrozen, its "
+            "BatchNormalization layers use batch statistics during fit and overwrite their moving "
+            "statistics (Keras 2 and 3). After unfreezing, set `trainable = False` on its "
+            f"BatchNormalization layers (works in both), or build the model by calling the base: "
+            f"`x = {owner}(inputs, training=False)` (Keras 2; Keras 3 overrides it during fit, see "
+            "BNL019)."
+        )
+
 
 def _base_in_training_mode(event: Event) -> Optional[Obj]:
     """The pretrained base this event puts into a model in training mode, if any."""
+    if isinstance(event, GraphModelEvent):
+        return event.base if _pretrained_model(event.base) else None
     if isinstance(event, CallEvent):
         callee = event.callee
         if event.training == TRAINING_ABSENT and event.symbolic and _pretrained_model(callee):
@@ -133,4 +166,4 @@ def _base_in_training_mode(event: Event) -> Optional[Obj]:
 
 
 def _pretrained_model(obj: Obj) -> bool:
-    return obj.pretrained and obj.kind in ("model", "part")
+    return pretrained_with_batchnorm(obj)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from bnlint import keras_api
 from bnlint.diagnostics import Applicability, Severity
-from bnlint.facts.builder import keyword
 from bnlint.facts.objects import Obj
+from bnlint.facts.values import keyword
 from bnlint.fixes import remove_argument
 from bnlint.rules.base import (
     Finding,

@@ -8,8 +8,9 @@ from typing import Optional
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts import Facts
-from bnlint.facts.builder import CallFact, keyword, positional
 from bnlint.facts.queries import accepts_keyword
+from bnlint.facts.results import CallFact
+from bnlint.facts.values import keyword, positional
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc, by_keras_version
 
 _ADVICE = "Pass it when calling instead: `{call}(x, training=False)`."

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Optional
 
 from bnlint.diagnostics import Severity
-from bnlint.facts.builder import keyword
 from bnlint.facts.events import CallEvent
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import accepts_keyword, is_keras_object
+from bnlint.facts.values import keyword
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc, by_keras_version
 
 #: Model origins whose call signature is Keras's own (functional or Sequential models).

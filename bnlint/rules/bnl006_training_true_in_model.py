@@ -10,10 +10,8 @@ from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts.events import CallEvent
 from bnlint.facts.intent import (
-    comments_mark_intent,
-    guards_mark_intent,
     in_test_function,
-    names_mark_intent,
+    training_true_intended,
 )
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc, by_keras_version
 
@@ -67,13 +65,7 @@ subclass's `call()` it holds everywhere, in both versions.""",
                 continue
             if not _building_model(event):
                 continue
-            ctx = event.context
-            if (
-                comments_mark_intent(event.statement)
-                or names_mark_intent((*ctx.functions, ctx.class_name))
-                or in_test_function(ctx.functions)
-                or guards_mark_intent(ctx.guards)
-            ):
+            if training_true_intended(event) or in_test_function(event.context.functions):
                 continue
             batchnorm = layer in keras_api.BATCHNORM_LAYERS
             yield Finding(

@@ -12,7 +12,9 @@ from bnlint.facts.events import TRAINING_ABSENT, CallEvent
 from bnlint.facts.gradients import ANY_OWNER, GradientTargets
 from bnlint.facts.intent import name_words
 from bnlint.facts.objects import Obj
+from bnlint.facts.queries import CallModes, layer_names
 from bnlint.fixes import BlockIndentation, add_keyword
+from bnlint.keras_api import BATCHNORM_LAYERS
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
 #: Name words of models that are used in inference mode on purpose while another one trains.
@@ -32,11 +34,18 @@ class TrainingLoopCallWithoutTraining(Rule):
         what_it_does="""
 Flags a call of a Keras model or layer (`model(x)`, `self(x)`, `self.generator(z)`) without a
 `training` argument inside `with tf.GradientTape() as tape:` whose gradients are taken with respect to
-that model's weights, or inside the `train_step` of a Model subclass.
-Not flagged: tapes that watch or differentiate inputs (adversarial examples, deep dream, style
-transfer), models other than the one whose weights are differentiated (a frozen feature extractor,
-a teacher, a target network), and models known to contain no BatchNormalization, Dropout or noise
-layer.""",
+that model's weights, or inside the `train_step` of a Model subclass, when the model is seen to
+contain BatchNormalization, Dropout or a noise layer (built in this file, or a `keras.applications`
+architecture that has BatchNormalization); the message names what it contains.
+A user model whose `call()` (or `__call__`) forwards one of its own parameters as `training=`
+(`def call(self, x, is_training=False): ... self.bn(x, training=is_training)`) is judged by that
+parameter: `net(x, is_training=True)` is a call in training mode.
+Not flagged: models whose layers bnlint has not seen (a `load_model(...)` result, attributes filled
+from `**kwargs`, a parameter no call site binds, a value from a third-party call), tapes that watch
+or differentiate inputs (adversarial examples, deep dream, style transfer), models other than the
+one whose weights are differentiated (a frozen feature extractor, a teacher, a target network), and
+models whose mode-dependent layers are all called with `training=True` already (Monte Carlo models,
+a base recorded with `training=True`).""",
         why_is_this_bad="""
 Without `training`, a model called directly runs in inference mode: Dropout does nothing and
 BatchNormalization normalises with its moving statistics and never updates them. The training step
@@ -64,12 +73,18 @@ without updating them.""",
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         candidates = [event for _, _, event in context.facts.events(CallEvent) if _candidate(event)]
+        if not candidates:
+            return
+        modes = CallModes(context.facts)
         tapes = [tape for event in candidates for tape in event.context.tapes]
         gradients = GradientTargets(context.module, tapes)
         indentation = BlockIndentation(context.module)
         for event in candidates:
             call = event.node
             assert isinstance(call, cst.Call)
+            contained = modes.mode_sensitive_layers(event.callee)
+            if not contained:
+                continue
             callee_code = " ".join(context.code(call.func).split())
             if _REFERENCE_WORDS.intersection(name_words(callee_code.replace(".", "_"))):
                 continue
@@ -77,7 +92,7 @@ without updating them.""",
                 owners = _owners(gradients, event.context.tapes)
                 if owners is None or not _trains(callee_code, owners):
                     continue
-            yield self._finding(context, event, call, callee_code, indentation)
+            yield self._finding(context, event, call, callee_code, contained, indentation)
 
     def _finding(
         self,
@@ -85,17 +100,19 @@ without updating them.""",
         event: CallEvent,
         call: cst.Call,
         callee_code: str,
+        contained: list[Obj],
         indentation: BlockIndentation,
     ) -> Finding:
         where = "a GradientTape" if event.context.tapes else "`train_step`"
+        flag = event.training_keyword
         message = (
-            f"`{callee_code}(...)` is called without `training` inside {where}, so it runs in "
-            f"inference mode: {_effect(event.callee)} (Keras 2 and 3). Pass `training=True`."
+            f"`{callee_code}(...)` is called without `{flag}` inside {where}, so it runs in "
+            f"inference mode: {_effect(contained)} (Keras 2 and 3). Pass `{flag}=True`."
         )
-        fixed = add_keyword(call, "training", "True")
+        fixed = add_keyword(call, flag, "True")
         fix = FixProposal(
             Applicability.UNSAFE,
-            "Call with `training=True`",
+            f"Call with `{flag}=True`",
             (NodeEdit(call, indentation.code(fixed, event.statement)),),
         )
         return Finding(node=call, message=message, fix=fix)
@@ -111,7 +128,6 @@ def _candidate(event: CallEvent) -> bool:
         and not any(arg.star for arg in event.node.args)
         and not event.symbolic
         and (bool(context.tapes) or in_train_step)
-        and not (event.callee.has_batchnorm is False and event.callee.has_noise is False)
     )
 
 
@@ -133,12 +149,25 @@ def _trains(callee_code: str, owners: set[str]) -> bool:
     )
 
 
-def _effect(callee: Obj) -> str:
-    batchnorm: Optional[bool] = callee.has_batchnorm
-    noise: Optional[bool] = callee.has_noise
-    bn_text = "BatchNormalization normalises with its moving statistics and never updates them"
-    if batchnorm and noise is False:
-        return bn_text
-    if noise and batchnorm is False:
-        return "Dropout and noise layers do nothing"
-    return f"Dropout does nothing and {bn_text}"
+def _effect(contained: list[Obj]) -> str:
+    """What inference mode does to the layers the model contains, naming them."""
+    batchnorm = [obj for obj in contained if obj.has_batchnorm]
+    noise = [obj for obj in contained if obj not in batchnorm]
+    effects = []
+    if batchnorm:
+        inside = [name for name in layer_names(batchnorm) if name not in BATCHNORM_LAYERS]
+        where = f" (in {_listed(inside)})" if inside else ""
+        effects.append(
+            f"its BatchNormalization{where} normalises with the moving statistics and never "
+            "updates them"
+        )
+    if noise:
+        names = layer_names(noise)
+        effects.append(f"its {_listed(names)} {'does' if len(names) == 1 else 'do'} nothing")
+    return "; ".join(effects)
+
+
+def _listed(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    shown = [*names[:3], "others"] if len(names) > 4 else names
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"

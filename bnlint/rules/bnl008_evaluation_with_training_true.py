@@ -18,12 +18,21 @@ from bnlint.facts.intent import (
 )
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
-#: Methods Keras itself calls for evaluation and prediction.
-_EVALUATION_METHODS = frozenset({"test_step", "predict_step"})
+#: Methods Keras itself calls for evaluation and prediction, and the usual custom-loop names.
+_EVALUATION_METHODS = frozenset(
+    {
+        "test_step",
+        "predict_step",
+        "eval_step",
+        "val_step",
+        "valid_step",
+        "validation_step",
+    }
+)
 #: Name word prefixes of evaluation and inference functions.
 _EVALUATION_PREFIXES = ("eval", "valid", "predict", "infer")
 #: Whole name words of inference functions.
-_EVALUATION_WORDS = frozenset({"serve", "serving", "inference"})
+_EVALUATION_WORDS = frozenset({"serve", "serving", "inference", "val"})
 
 
 class EvaluationWithTrainingTrue(Rule):
@@ -37,12 +46,19 @@ class EvaluationWithTrainingTrue(Rule):
     fixable = Applicability.UNSAFE
     doc = RuleDoc(
         what_it_does="""
-Flags `model(x, training=True)` (any Keras model or layer) in evaluation or inference code: the
-`test_step` and `predict_step` methods, and functions or methods whose name contains `eval`,
-`val_step`, `valid`, `predict`, `infer`, `inference` or `serve`. pytest/unittest `test_*`
-functions, names that also say `train` (`train_and_evaluate`), calls under a GradientTape, and
-calls marked as intended by a comment on the line or just above (Monte Carlo dropout, "on purpose",
-"intentional") or by a Monte Carlo function or class name are not flagged.""",
+Flags `model(x, training=True)` (any Keras model or layer) in evaluation or inference code:
+functions and methods, at module level, nested or in a class, named `test_step`, `predict_step`,
+`eval_step`, `val_step`, `valid_step`, `validation_step`, or whose name contains `eval`, `val`,
+`valid`, `predict`, `infer`, `inference` or `serve` (the nearest enclosing function that says
+evaluation or training decides). `training=True` through a user model's own forwarding parameter
+(`net(x, is_training=True)`) counts. The callee may be a parameter or a `self.` attribute of unknown
+origin (`def evaluate(model, ds): model(x, training=True)`): a literal `training=True` says it is a
+Keras model or layer.
+Not flagged: pytest/unittest `test_*` functions (except names ending in `_step`), names that also
+say `train` (`train_and_evaluate`), calls under a GradientTape, callees known not to be Keras (a
+function defined in the file, an imported non-Keras callable), and calls marked as intended by a
+comment on the line or just above (Monte Carlo dropout, "on purpose", "intentional") or by a Monte
+Carlo function or class name.""",
         why_is_this_bad="""
 In training mode Dropout drops units and BatchNormalization normalises each batch with its own
 statistics and updates its moving statistics. Evaluation results then depend on the batch and are
@@ -67,55 +83,60 @@ keras 3.15.1).""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
-        for _, _, event in context.facts.events(CallEvent):
-            arg = event.training_arg
+        calls = [
+            (event.node, event.training_arg, event.training_keyword, event.context, event.statement)
+            for _, _, event in context.facts.events(CallEvent)
+            if event.training is True and not event.symbolic
+        ]
+        calls.extend(
+            (call.node, call.training_arg, "training", call.context, call.statement)
+            for call in context.facts.parameter_calls
+            if call.training is True
+        )
+        for node, arg, flag, where, statement in calls:
+            if arg is None or arg.keyword is None or where.tape is not None:
+                continue
+            function = evaluation_function(where.functions)
+            if function is None or in_test_function(where.functions):
+                continue
             if (
-                event.training is not True
-                or arg is None
-                or arg.keyword is None
-                or event.symbolic
-                or event.context.tape is not None
+                comments_mark_intent(statement)
+                or names_mark_intent((*where.functions, where.class_name))
+                or guards_mark_intent(where.guards)
             ):
                 continue
-            function = _evaluation_function(event.context.functions)
-            if function is None or in_test_function(event.context.functions):
-                continue
-            if (
-                comments_mark_intent(event.statement)
-                or names_mark_intent((*event.context.functions, event.context.class_name))
-                or guards_mark_intent(event.context.guards)
-            ):
-                continue
-            call = event.node
             callee = (
-                " ".join(context.code(call.func).split()) if isinstance(call, cst.Call) else "model"
+                " ".join(context.code(node.func).split()) if isinstance(node, cst.Call) else "model"
             )
             message = (
-                f"`{callee}(..., training=True)` in evaluation code (`{function}`): Dropout stays "
+                f"`{callee}(..., {flag}=True)` in evaluation code (`{function}`): Dropout stays "
                 "active and BatchNormalization uses batch statistics and overwrites its moving "
-                "statistics (Keras 2 and 3). Use `training=False`, or mark intended Monte Carlo "
+                f"statistics (Keras 2 and 3). Use `{flag}=False`, or mark intended Monte Carlo "
                 "sampling with a comment."
             )
             fix = FixProposal(
                 Applicability.UNSAFE,
-                "Use `training=False`",
+                f"Use `{flag}=False`",
                 (NodeEdit(arg.value, "False"),),
             )
             yield Finding(node=arg, message=message, fix=fix)
 
 
-def _evaluation_function(functions: tuple[str, ...]) -> Optional[str]:
-    """The innermost enclosing function, if its name says evaluation or inference."""
-    if not functions:
-        return None
-    name = functions[-1]
-    if name in _EVALUATION_METHODS:
-        return name
-    words = name_words(name)
-    if not words or words[0] == "test" or any(word.startswith("train") for word in words):
-        return None
-    if "val_step" in name.lower() or _EVALUATION_WORDS.intersection(words):
-        return name
-    if any(word.startswith(_EVALUATION_PREFIXES) for word in words):
-        return name
+def evaluation_function(functions: tuple[str, ...]) -> Optional[str]:
+    """The enclosing function whose name says evaluation or inference, looking outwards from the
+    innermost one; None when a name that says training comes first (or none says either)."""
+    for name in reversed(functions):
+        if name in _EVALUATION_METHODS:
+            return name
+        words = name_words(name)
+        if any(word.startswith("train") for word in words):
+            return None
+        if words and words[0] == "test":
+            if words[-1] == "step":
+                return name
+            continue
+        if _EVALUATION_WORDS.intersection(words) or any(
+            word.startswith(_EVALUATION_PREFIXES) for word in words
+        ):
+            return name
     return None

@@ -16,7 +16,7 @@ from bnlint.facts.events import (
     TrainEvent,
 )
 from bnlint.facts.objects import Obj
-from bnlint.facts.queries import short_code
+from bnlint.facts.queries import may_follow, short_code
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc, by_keras_version
 
 
@@ -116,7 +116,10 @@ def _frozen_parent(events: list[Event], index: int, child: Obj) -> Optional[Trai
     if child.kind != "part":
         return None
     parents = child.ancestors()
+    change = events[index]
     for earlier in reversed(events[:index]):
+        if not may_follow(earlier, change):
+            continue
         if isinstance(earlier, EscapeEvent) and any(
             obj.contains(parent) for obj in earlier.objects for parent in parents
         ):

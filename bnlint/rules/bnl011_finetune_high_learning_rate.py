@@ -11,7 +11,8 @@ from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts.events import CompileEvent, Event, TrainableEvent
 from bnlint.facts.objects import Const, Obj, Value
-from bnlint.facts.queries import gan_idiom, short_code
+from bnlint.facts.queries import gan_idiom, may_follow, short_code
+from bnlint.facts.unfreezing import base_of_layers
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 #: Learning rates from which fine-tuning a pretrained network is considered too fast (the defaults).
@@ -132,7 +133,11 @@ def _unfrozen_pretrained_base(events: list[Event], index: int, model: Obj) -> Op
     """The pretrained base of ``model`` unfrozen before ``events[index]`` and not frozen again."""
     earlier = events[:index]
     for position, event in enumerate(earlier):
-        if not isinstance(event, TrainableEvent) or event.value is not True:
+        if (
+            not isinstance(event, TrainableEvent)
+            or event.value is not True
+            or not may_follow(event, events[index])
+        ):
             continue
         target = event.target
         base = _pretrained_in(target)
@@ -148,6 +153,9 @@ def _unfrozen_pretrained_base(events: list[Event], index: int, model: Obj) -> Op
 
 def _pretrained_in(target: Obj) -> Optional[Obj]:
     """The pretrained model that unfreezing ``target`` unfreezes (all or part of), if any."""
+    if target.kind == "part" and target.parent is not None and target.parent.graph_bases:
+        base = base_of_layers(target)  # None when only head layers are reached
+        return base if base is not None and base.pretrained else None
     if target.pretrained and target.kind in ("model", "part"):
         for candidate in (target, *target.ancestors()):
             if candidate.kind == "model" and candidate.pretrained:

@@ -9,8 +9,8 @@ import libcst as cst
 
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
-from bnlint.facts.builder import has_star_args, keyword, positional
 from bnlint.facts.imports import ImportTable, dotted_name
+from bnlint.facts.values import has_star_args, keyword, positional
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 #: Methods of a TF1 optimizer that build the train op.
@@ -239,7 +239,8 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
         message = (
             f"`{callee}` in training mode adds its moving mean/variance updates to "
             "`tf.GraphKeys.UPDATE_OPS`, and the `minimize`/`apply_gradients` train op in this file "
-            "never runs them, so the moving statistics stay at 0 and 1 and inference is wrong; "
+            "never runs them, so the moving statistics stay at 0 and 1 and the model is wrong wherever "
+            "it runs with training off (evaluation, export); "
             "build the train op inside `with tf.control_dependencies("
             "tf.get_collection(tf.GraphKeys.UPDATE_OPS)):`."
         )

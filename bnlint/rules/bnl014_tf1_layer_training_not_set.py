@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
-from bnlint.facts.builder import has_star_args, keyword, positional
+from bnlint.facts.values import has_star_args, keyword, positional
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 _EFFECT = {

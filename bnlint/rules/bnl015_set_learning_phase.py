@@ -25,8 +25,10 @@ class SetLearningPhase(Rule):
         what_it_does="""
 Flags calls of `keras.backend.set_learning_phase(...)` and `keras.backend.learning_phase_scope(...)`
 (through `tf.keras.backend`, `tf.compat.v1.keras.backend`, `tf_keras.backend`, `from keras import
-backend as K`, ...). Reading the phase with `K.learning_phase()` is not flagged. The severity is
-raised to error when the target is Keras 3.""",
+backend as K`, ...). Reading the phase with `K.learning_phase()` is not flagged, nor is
+multi-backend Keras (2.3 and older: the file imports `keras.backend.tensorflow_backend` or
+`theano_backend`, or the project pins `keras` below 2.4), where it was the supported API. The
+severity is raised to error when the target is Keras 3.""",
         why_is_this_bad="""
 The global learning phase is a Keras 1/TF1 mechanism. In Keras 2 it is deprecated and only affects
 direct calls such as `model(x)` that do not pass `training`; `fit`, `evaluate` and `predict` set their
@@ -46,12 +48,13 @@ both.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
+        calls = [call for call in context.facts.calls if call.canonical in _LEARNING_PHASE_SETTERS]
+        if not calls or context.multi_backend_keras:
+            return
         version = context.keras_version
         severity = Severity.ERROR if version == "3" else None
-        for call in context.facts.calls:
-            function = _LEARNING_PHASE_SETTERS.get(call.canonical)
-            if function is None:
-                continue
+        for call in calls:
+            function = _LEARNING_PHASE_SETTERS[call.canonical]
             effect = by_keras_version(
                 version,
                 "deprecated in Keras 2 and affects only direct calls such as `model(x)`, "

@@ -9,7 +9,7 @@ from typing import Optional
 import libcst as cst
 
 from bnlint.diagnostics import Applicability, Severity
-from bnlint.facts.builder import keyword, positional
+from bnlint.facts.values import keyword, positional
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
 #: Batch-norm APIs with Keras's momentum convention, and the position of ``momentum``.

@@ -8,12 +8,11 @@ import libcst as cst
 
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
-from bnlint.facts.events import CallEvent, Event, TrainableEvent
+from bnlint.facts.events import CallEvent
 from bnlint.facts.guards import GuardReader
-from bnlint.facts.imports import ImportTable
-from bnlint.facts.intent import in_test_function
-from bnlint.facts.objects import Obj
-from bnlint.facts.queries import short_code, unfreezes
+from bnlint.facts.intent import in_test_function, training_true_intended
+from bnlint.facts.queries import short_code
+from bnlint.facts.unfreezing import BatchnormUnfreezes
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 
@@ -28,9 +27,15 @@ class Keras3RecordedTrainingOverridden(Rule):
     doc = RuleDoc(
         what_it_does="""
 Flags a literal `training=` recorded while building a functional model (`layer(x, training=...)`
-whose result flows into `keras.Model(inputs, outputs)`), when it matters: `training=True` (Monte
-Carlo dropout, BatchNormalization in training mode), or `training=False` on a base that is unfrozen
-later. Only when the target can be Keras 3; silent for Keras 2 and inside a subclassed model's
+whose result flows into `keras.Model(inputs, outputs)`), when it matters: `training=False` on a
+base that is unfrozen later so that some of its BatchNormalization layers become trainable, or
+`training=True` where a comment or name declares Monte Carlo / intentional use (without that, the
+keyword is BNL006's: one finding per keyword).
+Not an unfreeze: a loop that skips the BatchNormalization layers or freezes them again (a frozen
+BatchNormalization always runs in inference mode), one named layer that is not one, bases without
+BatchNormalization (VGG, ConvNeXt), and `outer.trainable = True` on an outer model that was never
+frozen (Keras 3 on TensorFlow skips a setter that changes nothing). Only when the target can be
+Keras 3: silent for Keras 2, in files that import only `tf_keras`, and inside a subclassed model's
 `call()`, which respects the argument.""",
         why_is_this_bad="""
 Keras 3's fit(), evaluate() and predict() pass their own `training` to every layer, and it wins
@@ -60,11 +65,13 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         functional = [m for m in context.facts.models if m.origin == "functional"]
-        if not functional:
+        if not functional or context.keras_version == "2":
             return
-        if context.keras_version == "2" or _keras2_only(context.facts.imports):
-            return
-        reader = GuardReader(context.module, context.facts.imports, keras_api.BATCHNORM_LAYERS)
+        unfreezes = BatchnormUnfreezes(
+            context.module,
+            GuardReader(context.module, context.facts.imports, keras_api.BATCHNORM_LAYERS),
+            unchanged_setter_skipped=True,
+        )
         for trace in context.facts.traces:
             for index, event in enumerate(trace.events):
                 if not isinstance(event, CallEvent):
@@ -80,8 +87,10 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
                     or not any(event.callee in model.members for model in functional)
                 ):
                     continue
-                if event.training is False and not _unfrozen_with_batchnorm(
-                    reader, event.callee, trace.events[index + 1 :]
+                if event.training is True and not training_true_intended(event):
+                    continue  # BNL006's finding: one finding per keyword
+                if event.training is False and (
+                    unfreezes.unfrozen_after(trace.events, index, event.callee) is None
                 ):
                     continue
                 yield Finding(node=arg, message=self._message(context, event))
@@ -112,45 +121,3 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
                 "(works in Keras 2 and 3), or use a subclassed model."
             )
         return f"{text}{' (Keras 2 respects it)' if both else ''}. {advice}"
-
-
-def _unfrozen_with_batchnorm(reader: GuardReader, base: Obj, later: list[Event]) -> bool:
-    """The base is unfrozen later and its BatchNormalization layers are not frozen again after that."""
-    if base.has_batchnorm is False:
-        return False
-    unfrozen = False
-    for event in later:
-        if unfreezes(event, base):
-            unfrozen = True
-        elif unfrozen and _refreezes_batchnorm(reader, event, base):
-            unfrozen = False
-    return unfrozen
-
-
-def _refreezes_batchnorm(reader: GuardReader, event: Event, base: Obj) -> bool:
-    """``layer.trainable = False`` on layers of the base that only BatchNormalization layers reach."""
-    if not (
-        isinstance(event, TrainableEvent)
-        and event.value is False
-        and event.target is not base
-        and base.contains(event.target)
-        and isinstance(event.target_node, cst.Attribute)
-    ):
-        return False
-    return reader.only_family(event, event.target_node.value)
-
-
-#: Import roots that are always Keras 2, whatever Keras version is installed.
-_KERAS2_ROOTS = ("tf_keras", "tensorflow.python.keras")
-
-
-def _keras2_only(imports: ImportTable) -> bool:
-    """Whether every Keras import of the file is ``tf_keras`` (or the old ``tensorflow.python.keras``)."""
-    paths = [
-        path
-        for path in (*imports.aliases.values(), *imports.star_modules)
-        if keras_api.is_keras(keras_api.canonical_name(path))
-    ]
-    return bool(paths) and all(
-        any(path == root or path.startswith(root + ".") for root in _KERAS2_ROOTS) for path in paths
-    )
