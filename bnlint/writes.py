@@ -46,9 +46,9 @@ def replace_contents(path: Path, expected: bytes, data: bytes) -> None:
     """
     target = Path(os.path.realpath(path))
     try:
-        status = os.stat(target)
-        if _read(target) != expected:
+        if not _holds(target, expected):
             raise FileChanged()
+        status = os.stat(target)
         if not os.access(target, os.W_OK):
             raise WriteFailed("cannot write the fixes: the file is read-only; it is unchanged")
         if status.st_nlink == 1 and _replace_by_rename(target, status, expected, data):
@@ -75,7 +75,7 @@ def _replace_by_rename(target: Path, status: os.stat_result, expected: bytes, da
                 _remove(temporary)
                 return False
             os.fsync(stream.fileno())
-        if _read(target) != expected:  # the last look before the rename
+        if not _holds(target, expected):  # the last look before the rename
             raise FileChanged()
         os.replace(temporary, target)
     except BaseException:
@@ -186,6 +186,14 @@ def _save_backup(target: Path, content: bytes) -> Optional[str]:
 def _new_file_beside(target: Path, suffix: str) -> tuple[int, str]:
     """A new hidden file in ``target``'s folder, named after it: (open descriptor, path)."""
     return tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=suffix)
+
+
+def _holds(path: Path, expected: bytes) -> bool:
+    """Whether the file holds ``expected`` (a file deleted meanwhile does not)."""
+    try:
+        return _read(path) == expected
+    except FileNotFoundError:
+        return False
 
 
 def _read(path: Path) -> bytes:

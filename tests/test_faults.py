@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from click.testing import CliRunner, Result
@@ -411,8 +412,9 @@ def test_a_folder_that_refuses_new_files_gets_the_file_rewritten_in_place(
     assert path.stat().st_ino == inode
 
 
-def edit_during_analysis(monkeypatch: pytest.MonkeyPatch, name: str, new: bytes) -> None:
-    """Make another program (an editor) save ``new`` into ``name`` while bnlint analyses it."""
+def edit_during_analysis(monkeypatch: pytest.MonkeyPatch, name: str, new: Optional[bytes]) -> None:
+    """Make another program (an editor) save ``new`` into ``name`` (or delete it, for None) while
+    bnlint analyses it."""
     import bnlint.runner
 
     real = bnlint.runner.fix_text
@@ -420,7 +422,10 @@ def edit_during_analysis(monkeypatch: pytest.MonkeyPatch, name: str, new: bytes)
     def fix_text(text: str, filename: str, *args: object):  # type: ignore[no-untyped-def]
         result = real(text, filename, *args)
         if Path(filename).name == name:
-            Path(filename).write_bytes(new)
+            if new is None:
+                Path(filename).unlink()
+            else:
+                Path(filename).write_bytes(new)
         return result
 
     monkeypatch.setattr(bnlint.runner, "fix_text", fix_text)
@@ -446,6 +451,18 @@ def test_a_file_edited_while_bnlint_runs_is_not_overwritten(
     assert "other.py" not in found
     assert (tmp_path / "edited.py").read_bytes() == saved_by_editor
     assert (tmp_path / "other.py").read_bytes() == FIXED
+
+
+@needs_fork
+def test_a_file_deleted_while_bnlint_runs_is_not_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edit_during_analysis(monkeypatch, "deleted.py", None)
+    (tmp_path / "deleted.py").write_bytes(FINDING)
+    code, found = fix(tmp_path)
+    assert code == 1
+    assert only_problem(found, "deleted.py") == CHANGED_MESSAGE
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @needs_fork
