@@ -55,40 +55,72 @@ class ResultCache:
     def __init__(self, directory: Path, fingerprint: str) -> None:
         self.directory = directory
         self.path = directory / __version__ / f"{fingerprint}.json"
-        self._entries: dict[str, dict] = self._read()
+        self._entries, self._summaries = self._read()
         self._changed: dict[str, dict] = {}
+        self._changed_summaries: dict[str, dict] = {}
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> tuple[dict[str, dict], dict[str, dict]]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
-        entries = data.get("entries") if isinstance(data, dict) else None
-        return entries if isinstance(entries, dict) else {}
+            return {}, {}
+        if not isinstance(data, dict):
+            return {}, {}
+        entries, summaries = data.get("entries"), data.get("summaries")
+        return (
+            entries if isinstance(entries, dict) else {},
+            summaries if isinstance(summaries, dict) else {},
+        )
 
-    def get(self, name: str, digest: str) -> Optional[list[Diagnostic]]:
-        """The cached diagnostics of a file, or None when it was not linted like this before."""
+    def get(self, name: str, digest: str) -> Optional[tuple[list[Diagnostic], dict[str, str]]]:
+        """The cached diagnostics of a file and the project modules they depended on (path ->
+        digest), or None when it was not linted like this before."""
         entry = self._entries.get(name)
         if not isinstance(entry, dict) or entry.get("digest") != digest:
             return None
+        deps = entry.get("deps", {})
         try:
             found = [diagnostic_from_dict(item) for item in entry["diagnostics"]]
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
-        return found if all(_well_formed(d, name) for d in found) else None
+        if not _well_formed_deps(deps) or not all(_well_formed(d, name) for d in found):
+            return None
+        return found, deps
 
-    def put(self, name: str, digest: str, diagnostics: list[Diagnostic]) -> None:
-        """Remember a file's diagnostics (replacing what was remembered for an older content)."""
-        entry = {"digest": digest, "diagnostics": [diagnostic_to_dict(d) for d in diagnostics]}
+    def put(
+        self,
+        name: str,
+        digest: str,
+        diagnostics: list[Diagnostic],
+        deps: Optional[dict[str, str]] = None,
+    ) -> None:
+        """Remember a file's diagnostics (replacing what was remembered for an older content) and
+        the digests of the project modules whose summaries they used."""
+        entry = {
+            "digest": digest,
+            "deps": deps or {},
+            "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
+        }
         self._entries[name] = entry
         self._changed[name] = entry
 
+    def get_summary(self, path: str) -> Optional[dict]:
+        """The cached summary entry of a project module (``project.summaries``), or None."""
+        entry = self._summaries.get(path)
+        return entry if isinstance(entry, dict) else None
+
+    def put_summary(self, path: str, entry: dict) -> None:
+        """Remember the summary of a project module."""
+        self._summaries[path] = entry
+        self._changed_summaries[path] = entry
+
     def save(self) -> None:
         """Merge with what is on disk now and write atomically; a cache that cannot be written is skipped."""
-        if not self._changed:
+        if not self._changed and not self._changed_summaries:
             return
-        merged = self._read()
+        merged, merged_summaries = self._read()
         merged.update(self._changed)
+        merged_summaries.update(self._changed_summaries)
         temporary: Optional[str] = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,13 +129,24 @@ class ResultCache:
 
             handle, temporary = tempfile.mkstemp(dir=str(self.path.parent), suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"entries": merged}, stream, separators=(",", ":"))
+                json.dump(
+                    {"entries": merged, "summaries": merged_summaries},
+                    stream,
+                    separators=(",", ":"),
+                )
             os.replace(temporary, self.path)
         except OSError:
             if temporary is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
-        self._changed = {}
+        self._changed, self._changed_summaries = {}, {}
+
+
+def _well_formed_deps(deps: object) -> bool:
+    """Whether the dependencies read from the cache are paths mapped to digests."""
+    return isinstance(deps, dict) and all(
+        isinstance(path, str) and isinstance(digest, str) for path, digest in deps.items()
+    )
 
 
 def _well_formed(diagnostic: Diagnostic, name: str) -> bool:

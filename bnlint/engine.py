@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Optional, TypeVar
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 from bnlint.code_text import code_only
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
@@ -23,6 +23,9 @@ INTERNAL_ERROR_NAME = "internal-error"
 
 #: Fix passes before giving up on a file whose fixes keep producing new ones.
 MAX_FIX_PASSES = 10
+
+if TYPE_CHECKING:
+    from bnlint.facts.summaries import ModuleSummary, SummaryProvider
 
 T = TypeVar("T")
 
@@ -275,15 +278,59 @@ def run_with_large_stack(function: Callable[[], T]) -> T:
     return _large_stack_thread.run(function)
 
 
-def lint_text(text: str, filename: str, options: LintOptions) -> list[Diagnostic]:
-    """All diagnostics for one source text (noqa applied, sorted, fixes attached)."""
+def lint_text(
+    text: str,
+    filename: str,
+    options: LintOptions,
+    summaries: Optional[SummaryProvider] = None,
+) -> list[Diagnostic]:
+    """All diagnostics for one source text (noqa applied, sorted, fixes attached); ``summaries``
+    gives the summaries of the project modules it imports (without it, the file stands alone)."""
     if not _holds_trigger(text, options.triggers):
         return []
     code = code_only(text)
     rules = options.rules_triggered_in(code)
     if not rules:
         return []
-    return run_with_large_stack(lambda: _quietly(_lint, text, code, filename, options, rules))
+    return run_with_large_stack(
+        lambda: _quietly(_lint, text, code, filename, options, rules, summaries)
+    )
+
+
+def parse_for_summary(
+    text: str, summaries: Optional[SummaryProvider] = None
+) -> Optional[ModuleSummary]:
+    """The summary of a project module's source, or None when it does not parse (it is then
+    unknown to its importers; it gets its own BNL000 only if it is linted itself)."""
+
+    def summarize() -> Optional[ModuleSummary]:
+        import libcst as cst
+
+        from bnlint.facts.builder import summarize_module
+        from bnlint.parse_guard import needs_precheck, precheck
+        from bnlint.parse_in_parts import parse_module
+
+        problem, fatal = precheck(text) if needs_precheck(text) else (None, False)
+        if problem is not None and fatal:
+            return None
+        try:
+            module = parse_module(text)
+        except cst.ParserSyntaxError:
+            module, _ = _parse_with_tabs_expanded(text, parse_module)
+            if module is None:
+                return None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:
+            return None
+        try:
+            return summarize_module(module, code_only(text), summaries)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # a bug summarising a module must not stop its importers' linting
+            return None
+
+    return run_with_large_stack(lambda: _quietly(summarize))
 
 
 def _quietly(function: Callable[..., T], *arguments: object) -> T:
@@ -340,7 +387,12 @@ def fix_withheld(diagnostic: Diagnostic, problem: str) -> Diagnostic:
 
 
 def _lint(
-    text: str, code: str, filename: str, options: LintOptions, rules: tuple
+    text: str,
+    code: str,
+    filename: str,
+    options: LintOptions,
+    rules: tuple,
+    summaries: Optional[SummaryProvider] = None,
 ) -> list[Diagnostic]:
     import libcst as cst
 
@@ -386,7 +438,7 @@ def _lint(
         ]
 
     try:
-        facts = build_facts(module, code)
+        facts = build_facts(module, code, summaries)
     except RecursionError:
         return [parse_error(filename, "cannot analyse: too deeply nested")]
     except Exception as error:  # a bug in bnlint must not stop the run
@@ -478,7 +530,13 @@ def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
     return diagnostic.fix is not None and (unsafe or diagnostic.fix.applicability.value == "safe")
 
 
-def fix_text(text: str, filename: str, options: LintOptions, unsafe: bool) -> FixResult:
+def fix_text(
+    text: str,
+    filename: str,
+    options: LintOptions,
+    unsafe: bool,
+    summaries: Optional[SummaryProvider] = None,
+) -> FixResult:
     """Apply fixes, re-linting until nothing more applies (or the pass limit is reached); a fix whose
     result would not parse is withheld and reported."""
     fixed = 0
@@ -486,7 +544,7 @@ def fix_text(text: str, filename: str, options: LintOptions, unsafe: bool) -> Fi
     current = text
     withheld: dict[tuple, Diagnostic] = {}
     for _ in range(MAX_FIX_PASSES):
-        diagnostics = lint_text(current, filename, options)
+        diagnostics = lint_text(current, filename, options, summaries)
         chosen = non_overlapping(
             [d for d in diagnostics if applicable(d, unsafe) and fix_key(d) not in withheld]
         )
@@ -508,7 +566,7 @@ def fix_text(text: str, filename: str, options: LintOptions, unsafe: bool) -> Fi
         current = candidate
         fixed += len(kept)
         applied.extend(d.code for d in kept)
-    remaining = [*lint_text(current, filename, options), *withheld.values()]
+    remaining = [*lint_text(current, filename, options, summaries), *withheld.values()]
     return FixResult(current, remaining, fixed, converged=False, applied=tuple(applied))
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position
 from bnlint.engine import (
@@ -29,6 +29,9 @@ from bnlint.engine import (
 )
 from bnlint.lines import apply_edits
 from bnlint.sources import NotebookCell, NotebookError, NotebookSource, decode_notebook
+
+if TYPE_CHECKING:
+    from bnlint.facts.summaries import SummaryProvider
 
 NOTEBOOK_SUFFIX = ".ipynb"
 
@@ -329,6 +332,7 @@ def check_notebook(
     options: LintOptions,
     fix: bool = False,
     unsafe: bool = False,
+    summaries: Optional[SummaryProvider] = None,
 ) -> NotebookResult:
     """Lint a notebook's bytes; with ``fix``, also the fixed bytes (``data``) and per-cell diffs.
 
@@ -347,13 +351,13 @@ def check_notebook(
     if fix:
         codes: list[str] = []
         sources, result.fixed, withheld = fix_cells(
-            notebook.cells, sources, name, options, unsafe, codes
+            notebook.cells, sources, name, options, unsafe, codes, summaries
         )
         result.applied = tuple(codes)
     module = build_virtual_module(notebook.cells, sources)
     if module.segments:
         result.diagnostics = [
-            module.map_diagnostic(d) for d in lint_text(module.text, name, options)
+            module.map_diagnostic(d) for d in lint_text(module.text, name, options, summaries)
         ]
     result.diagnostics.extend(withheld)
     result.sources = {
@@ -375,6 +379,7 @@ def fix_cells(
     options: LintOptions,
     unsafe: bool,
     applied: Optional[list[str]] = None,
+    summaries: Optional[SummaryProvider] = None,
 ) -> tuple[dict[int, str], int, list[Diagnostic]]:
     """Apply fixes cell by cell, re-linting until nothing more applies; returns the cell sources (by
     cell number), the number of fixes applied and the diagnostics of fixes withheld (their result
@@ -387,7 +392,7 @@ def fix_cells(
         if not module.segments:
             break
         local: dict[int, tuple[Diagnostic, tuple[int, Fix]]] = {}
-        for diagnostic in lint_text(module.text, name, options):
+        for diagnostic in lint_text(module.text, name, options, summaries):
             mapped = module.map_fix(diagnostic.fix) if applicable(diagnostic, unsafe) else None
             if mapped is not None and fix_key(diagnostic) not in withheld:
                 local[id(diagnostic)] = (diagnostic, mapped)

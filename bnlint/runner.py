@@ -30,6 +30,7 @@ from bnlint.isolation import (
 )
 from bnlint.project.config import DEFAULT_TIMEOUT, Settings
 from bnlint.project.discovery import PathProblem, discover
+from bnlint.project.summaries import FileSummaries, ProjectSummaries
 from bnlint.sources import SourceError, decode_python
 
 #: Files per worker process: fewer files run on one worker (a second one would cost more than it saves).
@@ -68,6 +69,9 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     #: The fixed bytes of standard input (``--fix`` with ``-``).
     fixed_data: Optional[bytes] = None
+    #: Project modules summarised for the files' imports (parsed for that), and the time it took.
+    summarised: set[str] = field(default_factory=set)
+    summary_seconds: float = 0.0
 
     @property
     def fixable(self) -> int:
@@ -89,6 +93,8 @@ class RunResult:
             self.applied[outcome.name] = list(outcome.applied)
         if not outcome.converged:
             self.unconverged.append(outcome.name)
+        self.summarised.update(outcome.summaries)
+        self.summary_seconds += outcome.summary_seconds
 
 
 @dataclass
@@ -116,6 +122,24 @@ class FileOutcome:
     converged: bool = True
     #: With ``--fix``: (the bytes read, the fixed bytes) to write, which the parent process does.
     write: Optional[tuple[bytes, bytes]] = None
+    #: The project modules whose summaries ``found`` depends on (path -> digest).
+    deps: dict[str, str] = field(default_factory=dict)
+    #: Summaries built while analysing it (path -> cache entry), and the time that took.
+    summaries: dict[str, dict] = field(default_factory=dict)
+    summary_seconds: float = 0.0
+
+
+#: The project summaries of each run in progress, by run: worker processes forked during the run
+#: inherit them (the cache's summaries included), so that none builds again what the cache holds.
+_RUN_SUMMARIES: dict[int, ProjectSummaries] = {}
+
+
+def _project_summaries(run_id: int) -> ProjectSummaries:
+    """The summaries of a run (a process that did not inherit them starts its own)."""
+    summaries = _RUN_SUMMARIES.get(run_id)
+    if summaries is None:
+        summaries = _RUN_SUMMARIES[run_id] = ProjectSummaries()
+    return summaries
 
 
 def display_name(path: Path) -> str:
@@ -180,19 +204,21 @@ def lint_paths(
         found = [parse_error(name, problem.message)]
         result.diagnostics.extend(_filter(found, ignored_codes(settings, problem.path)))
     cache = _open_cache(settings, options, run, root)
+    run_id = id(result)
+    project = _RUN_SUMMARIES[run_id] = ProjectSummaries(cache)
     tasks: list[FileTask] = []
     for path in files:
         task = FileTask(path, display_name(path), frozenset(ignored_codes(settings, path)))
         if (
             cache is not None
             and not _is_notebook(task.name)
-            and _answer_from_cache(task, cache, result, options)
+            and _answer_from_cache(task, cache, result, options, project)
         ):
             continue
         tasks.append(task)
     if tasks:
         tune_garbage_collector()
-    analyse = functools.partial(analyse_file, options=options, run=run)
+    analyse = functools.partial(analyse_file, options=options, run=run, run_id=run_id)
     jobs = max(1, min(run.jobs or default_jobs(), len(tasks) // MIN_FILES_PER_WORKER))
     if jobs > 1:
         _preload(options)
@@ -202,6 +228,7 @@ def lint_paths(
     for task, outcome, seconds in guarded:
         result.seconds[task.name] = seconds
         _take(outcome, task, cache, result)
+    _RUN_SUMMARIES.pop(run_id, None)
     if cache is not None:
         cache.save()
     result.diagnostics.sort(key=Diagnostic.sort_key)
@@ -275,11 +302,13 @@ def _open_cache(settings: Settings, options: LintOptions, run: RunOptions, root:
     return ResultCache(directory, fingerprint)
 
 
-def _answer_from_cache(task: FileTask, cache, result: RunResult, options: LintOptions) -> bool:  # type: ignore[no-untyped-def]
+def _answer_from_cache(  # type: ignore[no-untyped-def]
+    task: FileTask, cache, result: RunResult, options: LintOptions, project: ProjectSummaries
+) -> bool:
     """Fill in a file from the cache; False (with the file read and keyed) when it is not there.
 
     The key is the file's content and the Keras version its project declares (a changed pin must
-    re-lint the files under it)."""
+    re-lint the files under it); the project modules whose summaries it used must be unchanged."""
     from bnlint.cache import content_digest
 
     try:
@@ -287,10 +316,10 @@ def _answer_from_cache(task: FileTask, cache, result: RunResult, options: LintOp
     except OSError:
         return False
     task.digest = f"{content_digest(task.data)}:{options.keras_version_for(task.name)}"
-    found = cache.get(task.name, task.digest)
-    if found is None:
+    cached = cache.get(task.name, task.digest)
+    if cached is None or not project.still_valid(cached[1]):
         return False
-    diagnostics = _filter(found, task.ignored)
+    diagnostics = _filter(cached[0], task.ignored)
     result.diagnostics.extend(diagnostics)
     if diagnostics:
         with contextlib.suppress(SourceError):
@@ -302,13 +331,16 @@ def _take(outcome: FileOutcome, task: FileTask, cache, result: RunResult) -> Non
     if outcome.write is not None:
         _write(task, outcome)
     result.add(outcome)
+    if cache is None:
+        return
+    for path, entry in outcome.summaries.items():
+        cache.put_summary(path, entry)
     if (
-        cache is not None
-        and task.digest is not None
+        task.digest is not None
         and outcome.found is not None
         and not any(is_internal_error(d) for d in outcome.found)
     ):
-        cache.put(task.name, task.digest, outcome.found)
+        cache.put(task.name, task.digest, outcome.found, outcome.deps)
 
 
 def _write(task: FileTask, outcome: FileOutcome) -> None:
@@ -329,17 +361,28 @@ def _write(task: FileTask, outcome: FileOutcome) -> None:
     outcome.fixed, outcome.applied, outcome.sources = 0, (), {}
 
 
-def analyse_file(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
-    """Lint (and fix) one file; bnlint's own failures become a diagnostic, never an exception."""
+def analyse_file(
+    task: FileTask, options: LintOptions, run: RunOptions, run_id: int = 0
+) -> FileOutcome:
+    """Lint (and fix) one file; bnlint's own failures become a diagnostic, never an exception.
+
+    The summaries of the project modules it imports come from its run's ``ProjectSummaries``; the
+    outcome says which modules it used and hands back the summaries built meanwhile (to cache)."""
+    project = _project_summaries(run_id)
+    summaries = project.for_file(task.path)
+    started = project.stats.seconds
     try:
         if _is_notebook(task.name):
-            outcome = _analyse_notebook(task, options, run)
+            outcome = _analyse_notebook(task, options, run, summaries)
         else:
-            outcome = _analyse_python(task, options, run)
+            outcome = _analyse_python(task, options, run, summaries)
     except Exception as error:  # one file must not stop the run
-        return FileOutcome(
+        outcome = FileOutcome(
             task.name, [internal_error(task.name, f"{type(error).__name__}: {error}")]
         )
+    outcome.deps = dict(summaries.used)
+    outcome.summaries = project.take_new_entries()
+    outcome.summary_seconds = project.stats.seconds - started
     if not outcome.diagnostics:
         outcome.sources = {}  # only reported files need their text (the full format shows lines)
     return outcome
@@ -358,7 +401,9 @@ def _read(task: FileTask, outcome: FileOutcome) -> Optional[bytes]:
         return None
 
 
-def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
+def _analyse_python(
+    task: FileTask, options: LintOptions, run: RunOptions, summaries: FileSummaries
+) -> FileOutcome:
     outcome = FileOutcome(task.name)
     data = _read(task, outcome)
     if data is None:
@@ -372,10 +417,12 @@ def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> Fi
     name = task.name
     outcome.sources[name] = source.text
     if not (run.fix or run.diff):
-        outcome.found = lint_text(source.text, name, options)
+        outcome.found = lint_text(source.text, name, options, summaries)
         outcome.diagnostics = _filter(outcome.found, task.ignored)
         return outcome
-    fixed = fix_text(source.text, name, without_codes(options, task.ignored), run.unsafe_fixes)
+    fixed = fix_text(
+        source.text, name, without_codes(options, task.ignored), run.unsafe_fixes, summaries
+    )
     outcome.diagnostics = _filter(fixed.remaining, task.ignored)
     outcome.converged = fixed.converged
     if fixed.text == source.text:
@@ -392,7 +439,9 @@ def _analyse_python(task: FileTask, options: LintOptions, run: RunOptions) -> Fi
     return outcome
 
 
-def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> FileOutcome:
+def _analyse_notebook(
+    task: FileTask, options: LintOptions, run: RunOptions, summaries: FileSummaries
+) -> FileOutcome:
     from bnlint.notebooks import check_notebook
 
     outcome = FileOutcome(task.name)
@@ -405,6 +454,7 @@ def _analyse_notebook(task: FileTask, options: LintOptions, run: RunOptions) -> 
         without_codes(options, task.ignored),
         fix=run.fix or run.diff,
         unsafe=run.unsafe_fixes,
+        summaries=summaries,
     )
     outcome.diagnostics = _filter(notebook.diagnostics, task.ignored)
     outcome.sources.update(notebook.sources)
@@ -459,6 +509,7 @@ def _lint_stdin_here(
     result = RunResult(files=1)
     forget_resolved_versions()
     ignored = ignored_codes(settings, Path(name))
+    summaries = ProjectSummaries().for_file(Path(name if name != "-" else "stdin.py"))
     if _is_notebook(name):
         from bnlint.notebooks import check_notebook
 
@@ -468,6 +519,7 @@ def _lint_stdin_here(
             without_codes(options, ignored),
             fix=run.fix or run.diff,
             unsafe=run.unsafe_fixes,
+            summaries=summaries,
         )
         result.diagnostics = _filter(notebook.diagnostics, ignored)
         result.sources.update(notebook.sources)
@@ -486,7 +538,9 @@ def _lint_stdin_here(
         return result
     result.sources[name] = source.text
     if run.fix or run.diff:
-        fixed = fix_text(source.text, name, without_codes(options, ignored), run.unsafe_fixes)
+        fixed = fix_text(
+            source.text, name, without_codes(options, ignored), run.unsafe_fixes, summaries
+        )
         if not fixed.converged:
             result.unconverged.append(name)
         result.diagnostics = _filter(fixed.remaining, ignored)
@@ -498,5 +552,5 @@ def _lint_stdin_here(
         if fixed.text != source.text:
             result.fixed_data = source.encode(fixed.text)
     else:
-        result.diagnostics = _filter(lint_text(source.text, name, options), ignored)
+        result.diagnostics = _filter(lint_text(source.text, name, options, summaries), ignored)
     return result

@@ -54,11 +54,11 @@ def test_parallel_output_is_identical_to_a_serial_run(tmp_path: Path) -> None:
 
 
 def _explode_on_crash_files(original):  # type: ignore[no-untyped-def]
-    def lint_text(text: str, filename: str, options):  # type: ignore[no-untyped-def]
+    def lint_text(text: str, filename: str, options, summaries=None):  # type: ignore[no-untyped-def]
         if "crash" in filename:
             faulthandler.disable()  # a real segfault prints nothing either
             os.kill(os.getpid(), signal.SIGSEGV)
-        return original(text, filename, options)
+        return original(text, filename, options, summaries)
 
     return lint_text
 

@@ -27,8 +27,8 @@ def heavy():
 analyse = runner.analyse_file
 
 
-def analyse_and_tell(task, options, run):  # in whichever process analyses the file
-    outcome = analyse(task, options, run)
+def analyse_and_tell(task, options, run, **more):  # in whichever process analyses the file
+    outcome = analyse(task, options, run, **more)
     print("analysed", *heavy(), flush=True)
     return outcome
 

@@ -17,8 +17,11 @@ from bnlint.facts.definitions import DefinitionInterpreter
 from bnlint.facts.expressions import ExpressionInterpreter
 from bnlint.facts.keras_calls import KerasCallInterpreter
 from bnlint.facts.objects import UserFunction
+from bnlint.facts.project_calls import ProjectInterpreter
 from bnlint.facts.results import Facts
 from bnlint.facts.statements import StatementInterpreter
+from bnlint.facts.summaries import ModuleSummary, SummaryProvider
+from bnlint.facts.summarize import SummaryInterpreter
 from bnlint.facts.user_calls import UserCallInterpreter
 
 
@@ -29,6 +32,8 @@ class Builder(
     CallInterpreter,
     KerasCallInterpreter,
     UserCallInterpreter,
+    ProjectInterpreter,
+    SummaryInterpreter,
 ):
     """One file's abstract interpreter: the module body first, then every queued function."""
 
@@ -58,7 +63,19 @@ class Builder(
         return seen < self.call_count(node.name.value)
 
 
-def build_facts(module: cst.Module, code: Optional[str] = None) -> Facts:
+def build_facts(
+    module: cst.Module, code: Optional[str] = None, provider: Optional[SummaryProvider] = None
+) -> Facts:
     """Analyse a parsed module once and return the facts every rule reads (``code``: the module's
-    code without comments and docstrings, when the caller has it already)."""
-    return Builder(module, code).build()
+    code without comments and docstrings, when the caller has it already; ``provider``: the
+    summaries of the project modules it imports)."""
+    return Builder(module, code, provider).build()
+
+
+def summarize_module(
+    module: cst.Module, code: Optional[str] = None, provider: Optional[SummaryProvider] = None
+) -> ModuleSummary:
+    """What a parsed module exports to the files that import it."""
+    builder = Builder(module, code, provider)
+    builder.build()
+    return builder.summarize()

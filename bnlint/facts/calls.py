@@ -28,6 +28,8 @@ from bnlint.facts.objects import (
     Layers,
     ListValue,
     Obj,
+    ProjectClass,
+    ProjectFunction,
     Span,
     Tensor,
     UserClass,
@@ -36,6 +38,7 @@ from bnlint.facts.objects import (
 )
 from bnlint.facts.results import CallFact, UnknownCallerCall
 from bnlint.facts.state import BuilderState
+from bnlint.facts.summaries import FunctionSummary
 from bnlint.facts.values import (
     flag_value,
     keyword,
@@ -156,6 +159,21 @@ def _index_bound(value: Value) -> object:
     return False
 
 
+def _project_method(receiver: Obj, method: str) -> Optional[FunctionSummary]:
+    """The summary of a method defined in another project file: the receiver's class is there, or
+    a same-file class inherits the method from one that is."""
+    if receiver.project_class is not None:
+        return receiver.project_class.method(method)
+    user_class = receiver.user_class
+    if user_class is None or method in user_class.methods:
+        return None
+    for base in user_class.project_bases:
+        found = base.method(method)
+        if found is not None:
+            return found
+    return None
+
+
 class CallInterpreter(BuilderState):
     """Evaluates calls and records what they do to Keras objects."""
 
@@ -181,6 +199,10 @@ class CallInterpreter(BuilderState):
             return self.inline(callee, node, args, self_obj=None)
         if isinstance(callee, UserClass):
             return self.instantiate(callee, node, args)
+        if isinstance(callee, ProjectClass):
+            return self.instantiate_project(callee, node, args)
+        if isinstance(callee, ProjectFunction):
+            return self.call_project(callee.summary, node, args, self_obj=None, name=callee.name)
         if isinstance(callee, Obj) and callee.kind in ("model", "layer", "part"):
             return self.layer_call(callee, node, args)
         if isinstance(callee, Obj) and callee.user_class is not None:
@@ -237,6 +259,9 @@ class CallInterpreter(BuilderState):
                 receiver.gradient_sources.append(args[1][1])
                 receiver.gradient_targets.append(args[1][0].value)
             return None
+        project_method = _project_method(receiver, method)
+        if project_method is not None:
+            return self.call_project(project_method, node, args, self_obj=receiver, name=method)
         user_class = receiver.user_class
         if user_class is not None and not user_class.is_keras:
             if method in user_class.methods:
@@ -304,7 +329,9 @@ class CallInterpreter(BuilderState):
         return None
 
     def layer_call(self, callee: Obj, node: cst.Call, args: list[tuple[cst.Arg, Value]]) -> Value:
-        parameter = training_parameter(callee.user_class) if callee.user_class else None
+        parameter = callee.forwarding or (
+            training_parameter(callee.user_class) if callee.user_class else None
+        )
         training_arg = keyword(node, "training")
         training_keyword = "training"
         if training_arg is None and parameter is not None:

@@ -8,8 +8,9 @@ from typing import Optional
 import libcst as cst
 
 from bnlint import keras_api
-from bnlint.facts.objects import KerasName, Obj, UserClass, UserFunction, Value
+from bnlint.facts.objects import KerasName, Obj, ProjectClass, UserClass, UserFunction, Value
 from bnlint.facts.state import BuilderState
+from bnlint.facts.values import VersionedVars
 
 
 class DefinitionInterpreter(BuilderState):
@@ -32,9 +33,10 @@ class DefinitionInterpreter(BuilderState):
                 self.pending.append((function, None))
         return function
 
-    def _globals(self) -> Optional[dict]:
-        """A copy of the module's variables, when defining at module level."""
-        return dict(self.frame.vars) if self.frame is self.module_frame else None
+    def _globals(self) -> Optional[int]:
+        """The moment of the module's variables, when defining at module level."""
+        variables = self.frame.vars
+        return variables.clock if isinstance(variables, VersionedVars) else None
 
     def define_class(self, node: cst.ClassDef) -> None:
         bases = [self.expr(arg.value) for arg in node.bases]
@@ -50,6 +52,9 @@ class DefinitionInterpreter(BuilderState):
                     keras_api.layer_class(base.canonical) or base.canonical == "keras.layers.Layer"
                 ):
                     is_layer = True
+            elif isinstance(base, ProjectClass):
+                is_model = is_model or base.summary.is_keras_model
+                is_layer = is_layer or base.summary.is_keras_layer
             elif isinstance(base, UserClass):
                 is_model = is_model or base.is_keras_model
                 is_layer = is_layer or base.is_keras_layer
@@ -58,9 +63,11 @@ class DefinitionInterpreter(BuilderState):
                     inherited_attrs.update(base.instance.attrs)
         name = node.name.value
         cls = UserClass(node=node, name=name, is_keras_model=is_model, is_keras_layer=is_layer)
+        cls.project_bases = [base.summary for base in bases if isinstance(base, ProjectClass)]
         cls.bases_known = all(
             (isinstance(base, KerasName) and keras_api.is_keras(base.canonical))
             or (isinstance(base, UserClass) and base.bases_known)
+            or isinstance(base, ProjectClass)
             or (isinstance(arg.value, cst.Name) and arg.value.value == "object")
             for arg, base in zip(node.bases, bases)
         )

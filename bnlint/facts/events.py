@@ -70,7 +70,10 @@ class CompileEvent(Event):
     model: Obj = None  # type: ignore[assignment]
     optimizer_arg: Optional[cst.Arg] = None
     optimizer: Value = None
+    #: Not a ``compile()`` call: a ``load_model`` that compiles, or a builder of another project
+    #: file that returns a compiled model (``by`` names it for messages).
     synthetic: bool = False
+    by: str = "`load_model()` (which compiles)"
 
 
 @dataclass(eq=False)
@@ -89,6 +92,10 @@ class TrainableEvent(Event):
     value: Optional[bool] = None
     value_node: Optional[cst.BaseExpression] = None
     target_node: Optional[cst.BaseExpression] = None
+    #: Made by a helper of another project file on layers of the target: whether it reaches
+    #: BatchNormalization layers, as its summary says (None: judged here, from the guards).
+    batchnorm: Optional[bool] = None
+    over_layers: bool = False
 
 
 @dataclass(eq=False)

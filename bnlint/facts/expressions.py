@@ -17,6 +17,7 @@ from bnlint.facts.objects import (
     ListValue,
     Obj,
     OptimizerOf,
+    ProjectModule,
     Span,
     Tensor,
     Value,
@@ -127,7 +128,9 @@ class ExpressionInterpreter(BuilderState):
         if found:
             return value
         canonical = self.imports.canonical(node)
-        return KerasName(canonical) if canonical else None
+        if canonical:
+            return KerasName(canonical)
+        return self.project_value(node.value)
 
     def attribute(self, node: cst.Attribute) -> Value:
         head = node
@@ -137,7 +140,10 @@ class ExpressionInterpreter(BuilderState):
             qualified = self.imports.qualified(node)
             if qualified is not None:
                 canonical = self.imports.canonical(node)
-                return KerasName(canonical) if canonical else None
+                if canonical:
+                    return KerasName(canonical)
+                if head.value not in self.project_names:
+                    return None
         owner = self.expr(node.value)
         return self.attribute_of(owner, node.attr.value, node)
 
@@ -145,6 +151,8 @@ class ExpressionInterpreter(BuilderState):
         """``owner.attr``: what bnlint knows of it (``node``: where, for ``base.output``)."""
         if isinstance(owner, KerasName):
             return KerasName(f"{owner.canonical}.{attr}")
+        if isinstance(owner, ProjectModule):
+            return self.project_attribute(owner, attr)
         if not isinstance(owner, Obj):
             return None
         if attr in owner.attrs:

@@ -11,6 +11,8 @@ from bnlint import keras_api
 
 if TYPE_CHECKING:
     from bnlint.facts.events import Context
+    from bnlint.facts.forwarding import TrainingParameter
+    from bnlint.facts.summaries import ClassSummary, FunctionSummary, ModuleSummary
 
 
 @dataclass(eq=False)
@@ -46,6 +48,16 @@ class Obj:
     span: Optional[Span] = None
     #: Its weights were loaded from a file (``M.load_weights(...)``).
     weights_loaded: bool = False
+    #: Built in another project file: the names of the mode-dependent layers its summary lists
+    #: (None for objects built here, whose layers are seen).
+    contained: Optional[tuple[str, ...]] = None
+    #: An instance of a class of another project file: that class, its forwarding parameter, and
+    #: how many head layers a model built on a base's graph adds (as the summary tells).
+    project_class: Optional[ClassSummary] = None
+    forwarding: Optional[TrainingParameter] = None
+    head_count: Optional[int] = None
+    #: Whether it is a Keras object (an instance of a project class that is not Keras is not).
+    is_keras: bool = True
     #: For ``M.get_layer("name")``: the literal name.
     layer_name: Optional[str] = None
     #: Composition told by a summary of another project file instead of seen members:
@@ -267,10 +279,10 @@ class UserFunction:
     closure: object
     owner: Optional[UserClass] = None
     context: Optional[Context] = None
-    #: The module's variables when it was defined: analysed on its own, a function sees the
-    #: globals of that moment (a notebook rebinds ``model`` in later cells), and the later ones
-    #: only for names not yet bound then.
-    snapshot: Optional[dict] = None
+    #: The moment (``VersionedVars.clock``) it was defined at module level: analysed on its own, a
+    #: function sees the globals of that moment (a notebook rebinds ``model`` in later cells), and
+    #: the later ones only for names not yet bound then.
+    snapshot: Optional[int] = None
 
 
 @dataclass(eq=False)
@@ -285,6 +297,8 @@ class UserClass:
     bases_known: bool = True
     methods: dict[str, UserFunction] = field(default_factory=dict)
     instance: Optional[Obj] = None
+    #: Base classes defined in other project files (their methods are known by summary only).
+    project_bases: list[ClassSummary] = field(default_factory=list)
     #: The ``training`` forwarding parameter of its call method, once looked up (see forwarding).
     forwarded: object = None
 
@@ -292,6 +306,33 @@ class UserClass:
     def is_keras(self) -> bool:
         """Whether the class derives from a Keras Layer or Model."""
         return self.is_keras_model or self.is_keras_layer
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectModule:
+    """A module of the project, imported (``import models``, ``from . import utils``)."""
+
+    path: str
+    name: str
+    level: int
+    summary: ModuleSummary
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectClass:
+    """A class defined in another module of the project."""
+
+    path: str
+    summary: ClassSummary
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectFunction:
+    """A function defined in another module of the project."""
+
+    path: str
+    name: str
+    summary: FunctionSummary
 
 
 Value = Union[
@@ -306,6 +347,9 @@ Value = Union[
     OptimizerOf,
     UserFunction,
     UserClass,
+    ProjectModule,
+    ProjectClass,
+    ProjectFunction,
     None,
 ]
 

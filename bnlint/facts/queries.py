@@ -28,7 +28,10 @@ class CallModes:
 
     def mode_sensitive_layers(self, model: Obj) -> list[Obj]:
         """The BatchNormalization, Dropout and noise layers (or applications that have them) that
-        ``model`` is seen to contain and whose mode a call of ``model`` decides."""
+        ``model`` is seen to contain and whose mode a call of ``model`` decides (for a model built in
+        another project file, itself when its summary lists some)."""
+        if model.contained is not None:
+            return [model] if model.contained else []
         _, batchnorm = model.family_members(keras_api.BATCHNORM_LAYERS)
         _, noise = model.family_members(keras_api.NOISE_LAYERS, by_application=False)
         found = [layer for layer in batchnorm if not self.always_training(layer)]
@@ -42,9 +45,8 @@ def layer_names(objects: list[Obj]) -> list[str]:
     """``["BatchNormalization", "Dropout"]``: what a list of contained layers is, for a message."""
     names: list[str] = []
     for obj in objects:
-        name = obj.layer_class or obj.application or obj.label or "a layer"
-        if name not in names:
-            names.append(name)
+        found = obj.contained or (obj.layer_class or obj.application or obj.label or "a layer",)
+        names.extend(name for name in found if name not in names)
     return names
 
 
@@ -112,16 +114,30 @@ def gan_idiom(events: list[Event], target: Obj) -> bool:
 def state_when_compiled(events: list[Event], compile_event: Event, target: Obj) -> Optional[bool]:
     """The ``trainable`` state ``target`` had when ``compile_event`` ran: the last literal change of
     it (or of a model containing it) that can precede the compile; True when none (a new or loaded
-    model is trainable); None when such a change has an unknown value."""
+    model is trainable); None when such a change has an unknown value, or changed only some of the
+    same layers (``base.layers`` frozen, ``model.layers[-20:]`` set later)."""
     position = events.index(compile_event)
     for earlier in reversed(events[:position]):
-        if (
-            isinstance(earlier, TrainableEvent)
-            and earlier.target.contains(target)
-            and may_follow(earlier, compile_event)
-        ):
+        if not isinstance(earlier, TrainableEvent) or not may_follow(earlier, compile_event):
+            continue
+        if earlier.target.contains(target):
             return earlier.value
+        if _share_layers(earlier.target, target):
+            return None
     return True
+
+
+def _share_layers(first: Obj, second: Obj) -> bool:
+    """Whether layers taken out of two layer lists can be the same layers: both are drawn from one
+    model, or from a model and an outer model built on its graph."""
+    if first.kind != "part" or second.kind != "part":
+        return False
+    roots = []
+    for part in (first, second):
+        ancestors = part.ancestors()
+        root = ancestors[-1] if ancestors else None
+        roots.append({id(root), *(id(base) for base in root.graph_bases)} if root else set())
+    return bool(roots[0] & roots[1])
 
 
 def trained_between(events: list[Event], start: Event, end: Event, model: Obj) -> bool:
@@ -150,7 +166,7 @@ def is_keras_object(value: Value) -> bool:
         return bool(ancestors) and ancestors[-1].kind != "part" and is_keras_object(ancestors[-1])
     if value.user_class is not None:
         return value.user_class.is_keras and value.user_class.bases_known
-    return value.kind in ("model", "layer")
+    return value.kind in ("model", "layer") and value.is_keras
 
 
 def accepts_keyword(function: UserFunction, name: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Optional
@@ -15,7 +16,8 @@ from bnlint.facts.events import Context, Event, Guard, Trace
 from bnlint.facts.imports import ImportTable
 from bnlint.facts.objects import Obj, Span, UserFunction, Value
 from bnlint.facts.results import Facts
-from bnlint.facts.values import Frame
+from bnlint.facts.summaries import SummaryProvider
+from bnlint.facts.values import Frame, VersionedVars
 
 #: How deep calls of same-file functions are followed.
 MAX_INLINE_DEPTH = 4
@@ -23,17 +25,54 @@ MAX_INLINE_DEPTH = 4
 MAX_STEPS = 200_000
 
 
+_NAME = re.compile(r"(?<![\w.])(def\s+)?([A-Za-z_]\w*)(\s*\()?|\.([A-Za-z_]\w*)(\s*\()?")
+
+
+def _count_names(code: str) -> tuple[Counter, Counter, Counter]:
+    """(mentions, calls, definitions) of every name in the code, in one pass: ``f`` and
+    ``obj.f`` both mention ``f``; ``f(`` and ``obj.f(`` call it; ``def f(`` defines it."""
+    mentions: Counter = Counter()
+    calls: Counter = Counter()
+    definitions: Counter = Counter()
+    for match in _NAME.finditer(code):
+        defined, name, called, attribute, attribute_called = match.groups()
+        if attribute is not None:
+            mentions[attribute] += 1
+            if attribute_called:
+                calls[attribute] += 1
+            continue
+        mentions[name] += 1
+        if called:
+            calls[name] += 1
+            if defined:
+                definitions[name] += 1
+    return mentions, calls, definitions
+
+
 class BuilderState:
     """The state shared by every part of the interpreter."""
 
-    def __init__(self, module: cst.Module, code: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        code: Optional[str] = None,
+        provider: Optional[SummaryProvider] = None,
+    ) -> None:
         self.module = module
+        #: The summaries of the project modules this file imports (None: the file alone).
+        self.provider = provider
+        #: Local name -> (module, level, name or None for a module) of every import statement.
+        self.project_names: dict[str, tuple[str, int, Optional[str]]] = {}
+        self.project_memo: dict[tuple, Value] = {}
+        #: ``from module import name`` at the top level, for this module's own summary.
+        self.module_imports: dict[str, tuple[str, int, str]] = {}
         #: The module's code without comments and docstrings (``code_text.code_only``), made on use.
         self._code = code
-        self._call_counts: dict[str, int] = {}
+        self._name_counts: Optional[tuple[Counter, Counter, Counter]] = None
         self.facts = Facts(module=module, imports=ImportTable())
         self.imports = self.facts.imports
         self.module_frame = Frame()
+        self.module_frame.vars = VersionedVars()
         self.frame = self.module_frame
         self.trace = Trace("<module>")
         self.ctx = Context()
@@ -60,17 +99,14 @@ class BuilderState:
         """How many calls of a function or method ``name`` the file's code makes, or -1 when the
         name also appears otherwise (passed as a value, in a string), so its calls cannot all be
         known."""
-        count = self._call_counts.get(name)
-        if count is None:
+        if self._name_counts is None:
             if self._code is None:
                 self._code = code_only(self.module.code)
-            word = re.escape(name)
-            mentions = len(re.findall(rf"\b{word}\b", self._code))
-            calls = len(re.findall(rf"\b{word}\s*\(", self._code))
-            definitions = len(re.findall(rf"\bdef\s+{word}\s*\(", self._code))
-            count = calls - definitions if mentions == calls else -1
-            self._call_counts[name] = count
-        return count
+            self._name_counts = _count_names(self._code)
+        mentions, calls, definitions = self._name_counts
+        if mentions[name] != calls[name]:
+            return -1
+        return calls[name] - definitions[name]
 
     @contextlib.contextmanager
     def guarded(self, test: cst.BaseExpression, holds: bool) -> Iterator[None]:

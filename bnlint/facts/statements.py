@@ -133,6 +133,7 @@ class StatementInterpreter(BuilderState):
                 self.returns[-1].append(value)
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
             self.imports.add(node)
+            self.record_project_import(node)
             self._unshadow_imports(node)
         else:
             self.generic(node)

@@ -38,6 +38,8 @@ def pretrained_with_batchnorm(obj: Obj) -> bool:
 
 def head_layer_count(model: Obj) -> int:
     """How many layers a model built on other models' graphs adds after their layers."""
+    if model.head_count is not None:
+        return model.head_count
     return sum(
         1 for member in model.members if member not in model.graph_bases and member.kind != "part"
     )
@@ -101,12 +103,22 @@ class BatchnormUnfreezes:
             return False
         if target is base or target.kind != "part":
             return True
+        return self.reaches_batchnorm(event) is True
+
+    def reaches_batchnorm(self, event: TrainableEvent) -> Optional[bool]:
+        """Whether a change to layers taken out of a model reaches BatchNormalization layers: a
+        loop that no guard stops for them, a layer named like one (None: cannot tell)."""
+        if event.batchnorm is not None:
+            return event.batchnorm  # told by the summary of a helper in another file
+        target = event.target
         if target.layer_name is not None:
             return bool(_BATCHNORM_NAME.search(target.layer_name))
         if not isinstance(target.node, (cst.For, cst.CompFor)) and target.span is None:
             return False  # one layer by index: not known to be a BatchNormalization layer
         subject = _subject(event)
-        return subject is None or self.guards.reaches(event, subject, member=True) is True
+        if subject is None:
+            return True
+        return self.guards.reaches(event, subject, member=True)
 
     def refreezes(self, event: Event, base: Obj) -> bool:
         """Whether ``event`` sets ``trainable = False`` on BatchNormalization layers of ``base`` only."""

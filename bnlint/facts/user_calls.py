@@ -11,13 +11,24 @@ from bnlint.facts.events import Context, Trace
 from bnlint.facts.imports import dotted_name
 from bnlint.facts.objects import Const, Obj, Tensor, UserClass, UserFunction, Value
 from bnlint.facts.state import MAX_INLINE_DEPTH, MAX_STEPS, BuilderState
-from bnlint.facts.values import Frame, literal
+from bnlint.facts.values import Frame, VersionedVars, literal
 
 
 class UserCallInterpreter(BuilderState):
     """Follows calls of same-file functions and methods, and binds what classes receive."""
 
     def analyze_root(self, function: UserFunction, self_obj: Optional[Obj]) -> Trace:
+        """Analyse a function on its own (its trace joins the facts); parameters not bound by its
+        call sites are unknown."""
+        trace, _ = self.analyze_with(function, self_obj, self.agreed_arguments(function))
+        self.facts.traces.append(trace)
+        return trace
+
+    def analyze_with(
+        self, function: UserFunction, self_obj: Optional[Obj], bindings: dict[str, Value]
+    ) -> tuple[Trace, list[Value]]:
+        """Interpret a function's body with its parameters bound as given (the rest unknown);
+        return its trace and the values it returns."""
         node = function.node
         trace = Trace(node.name.value)
         owner = function.owner
@@ -25,18 +36,21 @@ class UserCallInterpreter(BuilderState):
             prefix = self.init_traces.get(id(owner))
             if prefix is not None:
                 trace.events.extend(prefix.events)
-        self.facts.traces.append(trace)
         closure = function.closure if isinstance(function.closure, Frame) else self.module_frame
-        if function.snapshot is not None and closure is self.module_frame:
+        variables = self.module_frame.vars
+        if (
+            function.snapshot is not None
+            and closure is self.module_frame
+            and isinstance(variables, VersionedVars)
+        ):
             closure = Frame(self.module_frame)
-            closure.vars = function.snapshot
+            closure.vars = variables.as_of(function.snapshot)
         frame = Frame(closure)
         params = self._param_names(node)
         frame.params = frozenset(params)
-        agreed = self.agreed_arguments(function)
         is_method = self_obj is not None and self._is_instance_method(node)
         for index, name in enumerate(params):
-            value: Value = agreed.get(name)
+            value: Value = bindings.get(name)
             if index == 0 and is_method:
                 value = self_obj
             elif index == 1 and owner is not None and owner.is_keras and node.name.value == "call":
@@ -72,6 +86,7 @@ class UserCallInterpreter(BuilderState):
         self.inline_calls, self.current_self = [], self_obj if is_method else None
         try:
             self.block(node.body)
+            returned = self.returns[-1]
         finally:
             (
                 self.frame,
@@ -83,7 +98,7 @@ class UserCallInterpreter(BuilderState):
                 self.inline_calls,
                 self.current_self,
             ) = saved
-        return trace
+        return trace, returned
 
     def agreed_arguments(self, function: UserFunction) -> dict[str, Value]:
         """The parameters that every call of ``function`` in the file binds to the same Keras
@@ -148,9 +163,6 @@ class UserCallInterpreter(BuilderState):
         if init is None or cls.instance is None or any(arg.star for arg, _ in args):
             return
         params = [*init.node.params.posonly_params, *init.node.params.params]
-        if not params or not self._is_instance_method(init.node):
-            return
-        self_name = params[0].name.value
         names = [p.name.value for p in params[1:]] + [
             p.name.value for p in init.node.params.kwonly_params
         ]
@@ -160,31 +172,17 @@ class UserCallInterpreter(BuilderState):
                 passed[arg.keyword.value] = value
             elif index < len(params) - 1:
                 passed[names[index]] = value
-        for line in init.node.body.body if isinstance(init.node.body, cst.IndentedBlock) else ():
-            if not isinstance(line, cst.SimpleStatementLine):
+        for attr, param in init_parameter_attributes(init.node):
+            value = passed.get(param)
+            key = (id(cls), attr)
+            if cls.instance.attrs.get(attr) is not None and key not in self.init_bindings:
                 continue
-            for small in line.body:
-                if not (
-                    isinstance(small, cst.Assign)
-                    and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Attribute)
-                    and isinstance(small.targets[0].target.value, cst.Name)
-                    and small.targets[0].target.value.value == self_name
-                    and isinstance(small.value, cst.Name)
-                    and small.value.value in names
-                ):
-                    continue
-                attr = small.targets[0].target.attr.value
-                value = passed.get(small.value.value)
-                key = (id(cls), attr)
-                if cls.instance.attrs.get(attr) is not None and key not in self.init_bindings:
-                    continue
-                if not isinstance(value, Obj) or value.kind not in ("model", "layer", "part"):
-                    value = None
-                if key in self.init_bindings and self.init_bindings[key] is not value:
-                    value = None
-                self.init_bindings[key] = value
-                cls.instance.attrs[attr] = value
+            if not isinstance(value, Obj) or value.kind not in ("model", "layer", "part"):
+                value = None
+            if key in self.init_bindings and self.init_bindings[key] is not value:
+                value = None
+            self.init_bindings[key] = value
+            cls.instance.attrs[attr] = value
 
     def inline(
         self,
@@ -287,3 +285,28 @@ class UserCallInterpreter(BuilderState):
                 or (isinstance(value, Const) and previous.get(name) == value)
             }
         sites[id(node)] = values
+
+
+def init_parameter_attributes(init: cst.FunctionDef) -> list[tuple[str, str]]:
+    """``self.<attr> = <param>`` statements at the top level of an ``__init__``: (attr, param)."""
+    params = [*init.params.posonly_params, *init.params.params]
+    if not params:
+        return []
+    self_name = params[0].name.value
+    names = {p.name.value for p in params[1:]} | {p.name.value for p in init.params.kwonly_params}
+    found: list[tuple[str, str]] = []
+    for line in init.body.body if isinstance(init.body, cst.IndentedBlock) else ():
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for small in line.body:
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Attribute)
+                and isinstance(small.targets[0].target.value, cst.Name)
+                and small.targets[0].target.value.value == self_name
+                and isinstance(small.value, cst.Name)
+                and small.value.value in names
+            ):
+                found.append((small.targets[0].target.attr.value, small.value.value))
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Optional
 
 import libcst as cst
@@ -19,7 +19,7 @@ class Frame:
     def __init__(
         self, parent: Optional[Frame] = None, params: frozenset[str] = frozenset()
     ) -> None:
-        self.vars: dict[str, Value] = {}
+        self.vars: Mapping[str, Value] = {}
         self.parent = parent
         self.params = params
 
@@ -40,6 +40,56 @@ class Frame:
                 return name in frame.params
             frame = frame.parent
         return False
+
+
+class VersionedVars(dict):
+    """The module's variables, remembering the values they had before each rebinding, so that a
+    function analysed on its own can see the globals of the moment it was defined (``as_of``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = 0
+        self.history: dict[str, list[tuple[int, Value]]] = {}
+
+    def __setitem__(self, name: str, value: Value) -> None:
+        self.clock += 1
+        if name in self and self[name] is not value:
+            self.history.setdefault(name, []).append((self.clock, self[name]))
+        super().__setitem__(name, value)
+
+    def pop(self, name: str, *default: Value) -> Value:  # type: ignore[override]
+        """Remove a variable, remembering the value it had."""
+        self.clock += 1
+        if name in self:
+            self.history.setdefault(name, []).append((self.clock, self[name]))
+        return super().pop(name, *default)
+
+    def as_of(self, clock: int) -> Mapping[str, Value]:
+        """The variables as they were at ``clock``; names bound only later keep their value now."""
+        return _AsOf(self, clock)
+
+
+class _AsOf(Mapping):
+    """A read-only view of ``VersionedVars`` at one moment."""
+
+    def __init__(self, current: VersionedVars, clock: int) -> None:
+        self.current = current
+        self.clock = clock
+
+    def __getitem__(self, name: str) -> Value:
+        for changed, before in self.current.history.get(name, ()):
+            if changed > self.clock:
+                return before
+        return self.current[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.current or name in self.current.history
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self.current, *self.current.history})
+
+    def __len__(self) -> int:
+        return len({*self.current, *self.current.history})
 
 
 NAME_CONSTANTS = {"True": Const(True), "False": Const(False), "None": Const(None)}

@@ -134,11 +134,13 @@ needed in Keras 3 (see BNL012), so they are correct code in both.""",
             else "trainable"
         )
         change_text = f"`{target} = ...`"
-        if reported is not change.node:
+        if change.target_node is None and isinstance(change.node, cst.Call):
+            change_text = f"`{short_code(module, change.node)}` (which sets `trainable`)"
+        elif reported is not change.node:
             change_text = f"`{short_code(module, reported)}` (which sets {change_text})"
         model = receiver_code(module, train.node) or "the model"
         compiled_by = (
-            "`load_model()` (which compiles)"
+            compile_event.by
             if compile_event.synthetic
             else f"`{receiver_code(module, compile_event.node) or model}.compile()`"
         )

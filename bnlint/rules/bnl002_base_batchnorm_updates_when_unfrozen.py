@@ -9,7 +9,14 @@ import libcst as cst
 
 from bnlint import keras_api
 from bnlint.diagnostics import Applicability, Severity
-from bnlint.facts.events import TRAINING_ABSENT, AddEvent, CallEvent, Event, GraphModelEvent
+from bnlint.facts.events import (
+    TRAINING_ABSENT,
+    AddEvent,
+    CallEvent,
+    Event,
+    GraphModelEvent,
+    TrainableEvent,
+)
 from bnlint.facts.guards import GuardReader
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code
@@ -95,6 +102,42 @@ value, so only `trainable = False` on the BatchNormalization layers works in bot
                     yield Finding(node=event.node, message=self._graph_message(context, event))
                 else:
                     yield self._finding(context, event, base, indentation)
+        yield from self._built_elsewhere(context, unfreezes)
+
+    def _built_elsewhere(
+        self, context: RuleContext, unfreezes: BatchnormUnfreezes
+    ) -> Iterator[Finding]:
+        """A model built in another project file on a pretrained base's graph, unfrozen here: the
+        finding needs this file's unfreeze, so it is reported on it (facts flow one way)."""
+        reported: set[int] = set()
+        for trace in context.facts.traces:
+            for index, event in enumerate(trace.events):
+                if not isinstance(event, TrainableEvent) or event.value is not True:
+                    continue
+                outer = _outer_model_from_summary(event.target)
+                if outer is None or id(outer) in reported:
+                    continue
+                for base in outer.graph_bases:
+                    if pretrained_with_batchnorm(base) and unfreezes.unfreezes(
+                        event, base, trace.events[:index]
+                    ):
+                        if any(unfreezes.refreezes(e, base) for e in trace.events[index + 1 :]):
+                            continue
+                        reported.add(id(outer))
+                        yield Finding(
+                            node=event.node, message=self._elsewhere_message(context, outer, base)
+                        )
+                        break
+
+    @staticmethod
+    def _elsewhere_message(context: RuleContext, outer: Obj, base: Obj) -> str:
+        return (
+            f"This unfreezes the pretrained {base.label}'s BatchNormalization layers in a model "
+            f"built on its graph in another file (`{outer.label}`), where no `training=False` can "
+            "keep them in inference mode: during fit they use batch statistics and overwrite their "
+            "moving statistics (Keras 2 and 3). Keep them frozen: `if not isinstance(layer, "
+            "BatchNormalization): layer.trainable = True` (works in both)."
+        )
 
     def _finding(
         self, context: RuleContext, event: Event, base: Obj, indentation: BlockIndentation
@@ -162,6 +205,15 @@ def _base_in_training_mode(event: Event) -> Optional[Obj]:
             return callee
     elif isinstance(event, AddEvent) and _pretrained_model(event.member):
         return event.member
+    return None
+
+
+def _outer_model_from_summary(target: Obj) -> Optional[Obj]:
+    """The model built in another project file on a base's graph that a change applies to (the
+    model itself, or layers taken out of it)."""
+    for candidate in (target, *target.ancestors()):
+        if candidate.contained is not None and candidate.graph_bases:
+            return candidate
     return None
 
 

@@ -103,6 +103,13 @@ overrides that recorded value during fit (BNL019), so there the loop still matte
         context: RuleContext, event: TrainableEvent, base: Obj, kept_in_inference: bool
     ) -> str:
         target = event.target_node
+        if target is None and isinstance(event.node, cst.Call):
+            return (
+                f"`{short_code(context.module, event.node)}` sets `trainable = True` on layers of "
+                f"the pretrained {base.label} without skipping its BatchNormalization layers; the "
+                "Keras fine-tuning guide keeps them frozen (Keras 2 and 3). Skip them in the "
+                "helper: `if not isinstance(layer, BatchNormalization): layer.trainable = True`."
+            )
         name = (
             short_code(context.module, target.value)
             if isinstance(target, cst.Attribute)
@@ -137,9 +144,13 @@ overrides that recorded value during fit (BNL019), so there the loop still matte
 def _in_layer_loop(event: TrainableEvent) -> bool:
     """Whether the change applies to layers taken out of a layer list by a loop or index range."""
     target = event.target
-    if target.kind != "part" or event.context.loop is None:
+    if target.kind != "part":
         return False
-    return isinstance(target.node, (cst.For, cst.CompFor, cst.Subscript))
+    if event.over_layers:
+        return True  # a helper of another project file loops over them
+    return event.context.loop is not None and isinstance(
+        target.node, (cst.For, cst.CompFor, cst.Subscript)
+    )
 
 
 def _pretrained_base(event: TrainableEvent, earlier: list[Event]) -> Optional[Obj]:
