@@ -21,6 +21,20 @@ PARSE_ERROR_NAME = "parse-error"
 #: The name of the reserved code when bnlint itself fails on a file (a bug to report, exit code 2).
 INTERNAL_ERROR_NAME = "internal-error"
 
+#: What a file must do itself for the trigger words of the project modules it imports to count:
+#: train, compile, change ``trainable``, record gradients or evaluate (a helper or a model from
+#: ``models.py`` is then used in it).
+PROJECT_ACTIVITY = (
+    ".fit(",
+    "fit_generator",
+    "train_on_batch",
+    ".compile(",
+    "trainable",
+    "training",
+    "GradientTape",
+    "train_step",
+)
+
 #: Fix passes before giving up on a file whose fixes keep producing new ones.
 MAX_FIX_PASSES = 10
 
@@ -95,15 +109,29 @@ class LintOptions:
 
         return load_rules(self.selected_codes)
 
-    def rules_triggered_in(self, code: str) -> tuple:
-        """The rule classes whose triggers occur in ``code`` (a text's code, see ``code_only``): the
-        others cannot fire there, so they are neither imported nor run."""
+    def rules_triggered_in(self, code: str, imported: str = "") -> tuple:
+        """The rule classes whose triggers occur in ``code`` (a text's code, see ``code_only``), or,
+        for rules that read project summaries, in ``imported`` (the trigger words found in the
+        project modules it imports): the others cannot fire there, so they are neither imported
+        nor run."""
         if self.rules:
-            return tuple(rule for rule in self.rules if _holds_trigger(code, tuple(rule.triggers)))
+            return tuple(
+                rule
+                for rule in self.rules
+                if _holds_trigger(code, tuple(rule.triggers))
+                or (rule.reads_project and _holds_trigger(imported, tuple(rule.triggers)))
+            )
         from bnlint.rules import load_rules, rule_catalog
 
         catalog = rule_catalog()
-        return load_rules([c for c in self.selected_codes if _holds_trigger(code, catalog[c][1])])
+        return load_rules(
+            [
+                c
+                for c in self.selected_codes
+                if _holds_trigger(code, catalog[c][1])
+                or (catalog[c][2] and _holds_trigger(imported, catalog[c][1]))
+            ]
+        )
 
 
 def forget_resolved_versions() -> None:
@@ -157,6 +185,13 @@ def passes_prefilter(text: str, options: LintOptions) -> bool:
     """
     triggers = options.triggers
     return _holds_trigger(text, triggers) and _holds_trigger(code_only(text), triggers)
+
+
+def may_need_parse(text: str, options: LintOptions) -> bool:
+    """Whether ``lint_text`` may parse the text: it passes the prefilter, or it trains or changes
+    models (then the trigger words of the project modules it imports count too). When false,
+    ``lint_text`` returns at once, with nothing."""
+    return passes_prefilter(text, options) or _holds_trigger(text, PROJECT_ACTIVITY)
 
 
 def _holds_trigger(text: str, triggers: tuple) -> bool:
@@ -286,10 +321,13 @@ def lint_text(
 ) -> list[Diagnostic]:
     """All diagnostics for one source text (noqa applied, sorted, fixes attached); ``summaries``
     gives the summaries of the project modules it imports (without it, the file stands alone)."""
-    if not _holds_trigger(text, options.triggers):
+    imported = ""
+    if summaries is not None and _holds_trigger(text, PROJECT_ACTIVITY):
+        imported = " ".join(summaries.imported_words(code_only(text), options.triggers))
+    if not _holds_trigger(text, options.triggers) and not imported:
         return []
     code = code_only(text)
-    rules = options.rules_triggered_in(code)
+    rules = options.rules_triggered_in(code, imported)
     if not rules:
         return []
     return run_with_large_stack(

@@ -20,8 +20,8 @@ from bnlint.engine import (
     internal_error,
     is_internal_error,
     lint_text,
+    may_need_parse,
     parse_error,
-    passes_prefilter,
 )
 from bnlint.isolation import (
     ISOLATED_FILE_BYTES,  # noqa: F401 - part of this module's interface
@@ -30,6 +30,7 @@ from bnlint.isolation import (
 )
 from bnlint.project.config import DEFAULT_TIMEOUT, Settings
 from bnlint.project.discovery import PathProblem, discover
+from bnlint.project.imports import forget_layout
 from bnlint.project.summaries import FileSummaries, ProjectSummaries
 from bnlint.sources import SourceError, decode_python
 
@@ -194,6 +195,7 @@ def lint_paths(
     """Lint (and fix) every file found under ``paths``; answers from the cache where it can."""
     result = RunResult()
     forget_resolved_versions()
+    forget_layout()
     root = settings.project_root or Path.cwd()
     problems: list[PathProblem] = []
     excludes = [*settings.exclude, *settings.extend_exclude]
@@ -251,7 +253,7 @@ def _needs_no_parse(task: FileTask, options: LintOptions) -> bool:
         except OSError:
             return True
     try:
-        return not passes_prefilter(decode_python(task.data).text, options)
+        return not may_need_parse(decode_python(task.data).text, options)
     except SourceError:
         return True
 
@@ -508,6 +510,7 @@ def _lint_stdin_here(
 ) -> RunResult:
     result = RunResult(files=1)
     forget_resolved_versions()
+    forget_layout()
     ignored = ignored_codes(settings, Path(name))
     summaries = ProjectSummaries().for_file(Path(name if name != "-" else "stdin.py"))
     if _is_notebook(name):

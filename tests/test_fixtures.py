@@ -2,6 +2,8 @@
 
 Convention (DESIGN.md, "Fixtures"): a line where a diagnostic belongs ends with ``# expect: BNLnnn``
 (several: ``# expect: BNL009, BNL010``); a fixture with no marker must produce nothing for its rule.
+A folder ``fixtures/BNLnnn/<name>/`` is one small project, linted as a whole (its own
+``pyproject.toml``, if any, sets its options); markers may sit in any of its files.
 A first-line comment ``# bnlint-fixture: keras-version=3`` runs it with that target version.
 ``name.py`` beside ``name.fixed.py``: the expected file after ``--fix --unsafe-fixes``.
 Notebooks (``name.ipynb``, ``name.fixed.ipynb``) too: markers sit in cell sources, and the expected
@@ -99,6 +101,37 @@ def test_fix_fixture(path: Path, tmp_path: Path) -> None:
     run_cli("check", *arguments)
     assert copy.read_text(encoding="utf-8") == expected_path.read_text(encoding="utf-8"), (
         "fix is not idempotent"
+    )
+
+
+def _projects() -> list[Path]:
+    return sorted(path for path in FIXTURES.glob("BNL*/*") if path.is_dir())
+
+
+def _project_expected(project: Path) -> set[tuple[str, Optional[int], int, str]]:
+    return {
+        (path.relative_to(project).as_posix(), cell, row, code)
+        for path in sorted(project.rglob("*"))
+        if path.suffix in _SUFFIXES
+        for cell, row, code in _expected(path)
+    }
+
+
+@pytest.mark.parametrize("project", _projects(), ids=lambda p: f"{p.parent.name}/{p.name}/")
+def test_fixture_project_diagnostics(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _project_expected(project)
+    copy = tmp_path / project.name
+    shutil.copytree(project, copy)
+    monkeypatch.chdir(copy)
+    codes = sorted({project.parent.name, *(code for *_, code in expected)})
+    found = {
+        (d["filename"], d["cell"], d["location"]["row"], d["code"])
+        for d in run_json(".", "--select", ",".join(codes), "--no-cache")
+    }
+    assert found == expected, (
+        f"missing: {sorted(expected - found)}, unexpected: {sorted(found - expected)}"
     )
 
 

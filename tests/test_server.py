@@ -333,3 +333,22 @@ def test_without_the_server_extra_it_says_how_to_install_it(
     result = run_cli("server")
     assert result.exit_code == 2
     assert "pip install 'bnlint[server]'" in result.output
+
+
+@pytest.mark.asyncio
+async def test_findings_follow_the_project_modules_a_document_imports(tmp_path: Path) -> None:
+    """The model is defined in models.py; the document is the training loop. Saving models.py
+    without its BatchNormalization clears the finding at the next analysis."""
+    from tests.test_project_wide import MODELS_WITH_BN, MODELS_WITHOUT_BN
+    from tests.test_project_wide import TRAIN as LOOP
+
+    (tmp_path / ".git").mkdir()
+    models = tmp_path / "models.py"
+    models.write_text(MODELS_WITH_BN, encoding="utf-8")
+    async with bnlint_server(tmp_path) as client:
+        uri = client.open(tmp_path / "train.py", LOOP)
+        found = await client.diagnostics_for(uri, version=1)
+        assert [(str(d.code), d.range.start.line) for d in found] == [("BNL007", 10)]
+        models.write_text(MODELS_WITHOUT_BN, encoding="utf-8")
+        client.change(uri, LOOP + "\n", 2)
+        assert await client.diagnostics_for(uri, version=2) == []

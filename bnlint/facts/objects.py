@@ -56,6 +56,8 @@ class Obj:
     project_class: Optional[ClassSummary] = None
     forwarding: Optional[TrainingParameter] = None
     head_count: Optional[int] = None
+    #: Pretrained bases recorded with ``training=False`` inside it, as the summary tells.
+    inference_bases: list[Obj] = field(default_factory=list)
     #: Whether it is a Keras object (an instance of a project class that is not Keras is not).
     is_keras: bool = True
     #: For ``M.get_layer("name")``: the literal name.

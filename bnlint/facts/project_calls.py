@@ -176,6 +176,9 @@ class ProjectInterpreter(BuilderState):
             ]
             for name, attr in summary.attrs:
                 obj.attrs[name] = self.materialize(attr, node, depth + 1)
+            obj.inference_bases = [
+                self.materialize(base, node, depth + 1) for base in summary.inference_bases
+            ]
         if summary.graph_bases:
             obj.head_count = summary.head_layers
         if node is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Optional
 
 import libcst as cst
@@ -16,15 +17,21 @@ from bnlint.facts.results import Facts
 class CallModes:
     """The ``training`` values each Keras object is called with, across a file's traces."""
 
-    def __init__(self, facts: Facts) -> None:
+    def __init__(self, facts: Facts, more: Iterable[Event] = ()) -> None:
         self._modes: dict[int, set[object]] = {}
-        for _, _, event in facts.events(CallEvent):
+        events = [event for _, _, event in facts.events(CallEvent)]
+        events.extend(event for event in more if isinstance(event, CallEvent))
+        for event in events:
             self._modes.setdefault(id(event.callee), set()).add(event.training)
 
     def always_training(self, obj: Obj) -> bool:
         """Whether every call of ``obj`` fixes ``training=True`` (a Monte Carlo layer, or a base
         recorded in training mode): calling its model without ``training`` keeps it so."""
         return self._modes.get(id(obj)) == {True}
+
+    def always_inference(self, obj: Obj) -> bool:
+        """Whether every call of ``obj`` records ``training=False`` (a base kept in inference)."""
+        return self._modes.get(id(obj)) == {False}
 
     def mode_sensitive_layers(self, model: Obj) -> list[Obj]:
         """The BatchNormalization, Dropout and noise layers (or applications that have them) that

@@ -39,6 +39,9 @@ class ObjectSummary:
     #: Pretrained models whose own graph it is built on, and how many head layers it adds after them.
     graph_bases: tuple[ObjectSummary, ...] = ()
     head_layers: int = 0
+    #: Pretrained bases called with ``training=False`` recorded while building it (Keras 3's fit
+    #: overrides that once they are unfrozen).
+    inference_bases: tuple[ObjectSummary, ...] = ()
     #: For instances of project classes: their Keras attributes (``self.model``), by name.
     attrs: tuple[tuple[str, ObjectSummary], ...] = ()
     #: The ``call()`` parameter forwarded as ``training=``: (name, position, default literal).
@@ -124,6 +127,10 @@ class SummaryProvider(Protocol):
 
     def resolve(self, name: str, level: int) -> Optional[str]:
         """The file of module ``name`` imported with ``level`` leading dots, if a project module."""
+
+    def imported_words(self, code: str, triggers: tuple) -> set[str]:
+        """The trigger words (of ``triggers``) found in the code of the project modules that
+        ``code`` imports, without parsing anything."""
 
 
 # ------------------------------------------------------------------ JSON

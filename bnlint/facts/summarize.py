@@ -33,7 +33,11 @@ from bnlint.facts.summaries import (
     ModuleSummary,
     ObjectSummary,
 )
-from bnlint.facts.unfreezing import BatchnormUnfreezes, head_layer_count
+from bnlint.facts.unfreezing import (
+    BatchnormUnfreezes,
+    head_layer_count,
+    pretrained_with_batchnorm,
+)
 from bnlint.facts.user_calls import init_parameter_attributes
 
 #: Methods whose effects importers never need (they are Keras's own machinery, or construction).
@@ -90,11 +94,13 @@ class SummaryInterpreter(BuilderState):
             if name not in _UNSUMMARISED_METHODS
         )
         instance = cls.instance
+        init_trace = self.init_traces.get(id(cls))
+        built = init_trace.events if init_trace is not None else []
         return ClassSummary(
             name=cls.name,
             is_keras_model=cls.is_keras_model,
             is_keras_layer=cls.is_keras_layer,
-            instance=object_summary(instance, modes, []) if instance is not None else None,
+            instance=object_summary(instance, modes, built) if instance is not None else None,
             init_params=init_params,
             init_bindings=bindings,
             methods=methods,
@@ -134,7 +140,7 @@ class SummaryInterpreter(BuilderState):
         if isinstance(single, Obj) and (
             single.kind in ("model", "layer") or single.user_class is not None
         ):
-            returns = object_summary(single, modes, trace.events)
+            returns = object_summary(single, CallModes(self.facts, trace.events), trace.events)
         return FunctionSummary(params=names, returns=returns, effects=effects, is_method=is_method)
 
 
@@ -146,13 +152,22 @@ def object_summary(
     attrs: tuple[tuple[str, ObjectSummary], ...] = ()
     if obj.user_class is not None and depth < _MAX_DEPTH:
         attrs = tuple(
-            (name, object_summary(value, modes, [], depth + 1))
+            (name, object_summary(value, modes, events, depth + 1))
             for name, value in obj.attrs.items()
             if isinstance(value, Obj) and value.kind in ("model", "layer")
         )
     bases = (
         tuple(object_summary(base, modes, [], depth + 1) for base in obj.graph_bases)
         if depth < _MAX_DEPTH
+        else ()
+    )
+    inference = (
+        tuple(
+            object_summary(member, modes, [], depth + 1)
+            for member in obj.members
+            if pretrained_with_batchnorm(member) and modes.always_inference(member)
+        )
+        if depth < _MAX_DEPTH and obj.origin == "functional"
         else ()
     )
     trainable: Optional[bool] = None
@@ -181,6 +196,7 @@ def object_summary(
         layers_frozen=layers_frozen,
         graph_bases=bases,
         head_layers=head_layer_count(obj) if obj.graph_bases else 0,
+        inference_bases=inference,
         attrs=attrs,
         forwarding=(parameter.name, parameter.position, _literal_of(parameter.default))
         if parameter is not None

@@ -98,7 +98,7 @@ class BatchnormUnfreezes:
             return False
         target = event.target
         if target is not base and target.kind != "part" and target.contains(base):
-            return not self.unchanged_setter_skipped or _was_frozen(target, earlier, event)
+            return not self.unchanged_setter_skipped or was_frozen(target, earlier, event)
         if not reaches_layers_of(event, base):
             return False
         if target is base or target.kind != "part":
@@ -149,7 +149,7 @@ class BatchnormUnfreezes:
         return pending
 
 
-def _was_frozen(target: Obj, earlier: Sequence[Event], change: Event) -> bool:
+def was_frozen(target: Obj, earlier: Sequence[Event], change: Event) -> bool:
     """Whether ``target`` (or a model containing it) was set ``trainable = False`` before ``change``."""
     return any(
         isinstance(event, TrainableEvent)

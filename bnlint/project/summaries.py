@@ -10,6 +10,7 @@ depends on the digests of the modules whose summaries it used, directly or not, 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,47 @@ from bnlint.project.imports import resolve_module
 MAX_DEPTH = 3
 #: Modules larger than this are not summarised (generated code, data in source form).
 MAX_BYTES = 1024 * 1024
+
+
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([^\n#;]+)|import[ \t]+([^\n#;]+))",
+    re.MULTILINE,
+)
+
+
+def imported_modules(code: str) -> list[tuple[str, int]]:
+    """(module, level) of every import in ``code`` that may name a project module: for
+    ``from m import a``, both ``m`` and ``m.a``. Keras and TensorFlow are never project modules."""
+    from bnlint import keras_api
+
+    found: list[tuple[str, int]] = []
+    for match in _IMPORT.finditer(code):
+        dots, module, names, plain = match.groups()
+        if plain is not None:
+            candidates = [(part.split(" as ")[0].strip(), 0) for part in plain.split(",")]
+        else:
+            level = len(dots)
+            candidates = [(module, level)] if module or level else []
+            for part in names.strip("()\\ \t").split(","):
+                name = part.split(" as ")[0].strip(" ()")
+                if name and name != "*":
+                    candidates.append((f"{module}.{name}" if module else name, level))
+        found.extend(
+            (name, level)
+            for name, level in candidates
+            if name and (level or keras_api.canonical_name(name) is None)
+        )
+    return found
+
+
+def _words_of(triggers: tuple) -> tuple[str, ...]:
+    """Every single word of a rule trigger list (a trigger may be a tuple of words)."""
+    words: list[str] = []
+    for trigger in triggers:
+        for word in (trigger,) if isinstance(trigger, str) else trigger:
+            if word not in words:
+                words.append(word)
+    return tuple(words)
 
 
 class SummaryStore(Protocol):
@@ -63,6 +105,19 @@ class ProjectSummaries:
         self.stats = SummaryStats()
         #: The modules this process parsed to summarise them.
         self.parsed_paths: set[str] = set()
+        self._codes: dict[str, Optional[str]] = {}
+
+    def refresh(self) -> None:
+        """Look at the files again (a long-lived process, such as the language server, between
+        analyses): summaries whose modules changed are built again, the others kept."""
+        from bnlint.project.imports import forget_layout
+
+        forget_layout()
+        self._digests.clear()
+        self._codes.clear()
+        self._built = {
+            path: built for path, built in self._built.items() if self.still_valid(built.deps)
+        }
 
     def for_file(self, path: Path) -> FileSummaries:
         """The provider of summaries for one linted file."""
@@ -82,6 +137,37 @@ class ProjectSummaries:
     def still_valid(self, deps: dict[str, str]) -> bool:
         """Whether every module a result or summary depended on still has the same content."""
         return all(self.digest(path) == digest for path, digest in deps.items())
+
+    def words_behind(
+        self, importer: Path, code: str, words: tuple[str, ...], depth: int
+    ) -> set[str]:
+        """The ``words`` found in the project modules that ``code`` (of ``importer``) imports."""
+        found: set[str] = set()
+        for name, level in imported_modules(code):
+            path = resolve_module(name, importer, level)
+            if path is None or path == importer:
+                continue
+            module_code = self._module_code(str(path))
+            if module_code is None:
+                continue
+            found.update(word for word in words if word in module_code)
+            if depth > 1:
+                found |= self.words_behind(path, module_code, words, depth - 1)
+        return found
+
+    def _module_code(self, path: str) -> Optional[str]:
+        """A module's code without comments and docstrings, once per run (None: unreadable)."""
+        if path not in self._codes:
+            from bnlint.code_text import code_only
+
+            try:
+                data = Path(path).read_bytes()
+                self._codes[path] = (
+                    code_only(data.decode("utf-8", "replace")) if len(data) <= MAX_BYTES else None
+                )
+            except OSError:
+                self._codes[path] = None
+        return self._codes[path]
 
     def take_new_entries(self) -> dict[str, dict]:
         """The summaries built since the last call (for the parent process to cache)."""
@@ -179,6 +265,12 @@ class FileSummaries:
             return None
         summary = self.module_at(path)
         return (path, summary) if summary is not None else None
+
+    def imported_words(self, code: str, triggers: tuple) -> set[str]:
+        """The words of ``triggers`` that occur in the code of the project modules ``code``
+        imports (and the modules they import in turn, a level deeper), read as text: whether a
+        file needs analysing at all is decided before anything is parsed."""
+        return self.project.words_behind(self.importer, code, _words_of(triggers), depth=2)
 
     def module_at(self, path: str) -> Optional[ModuleSummary]:
         """The summary of the module at ``path``."""

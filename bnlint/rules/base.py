@@ -107,6 +107,9 @@ class Rule:
     triggers: ClassVar[tuple[Union[str, tuple[str, ...]], ...]]
     doc: ClassVar[RuleDoc]
     fixable: ClassVar[Optional[Applicability]] = None
+    #: Its findings can rest on the summaries of imported project files (a model built in
+    #: ``models.py``, a helper of ``utils.py``): its trigger words count in those files too.
+    reads_project: ClassVar[bool] = False
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         """Yield the findings of this rule in one file."""

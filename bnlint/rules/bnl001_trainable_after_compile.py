@@ -28,6 +28,7 @@ class TrainableAfterCompile(Rule):
     severity = Severity.ERROR
     summary = "`trainable` changed after `compile()` and before training, with no new `compile()`"
     triggers = ("trainable",)
+    reads_project = True
     doc = RuleDoc(
         what_it_does="""
 Flags `X.trainable = ...` that happens after `M.compile(...)` (or after `load_model(...)`, which

@@ -33,6 +33,7 @@ class BaseBatchnormUpdatesWhenUnfrozen(Rule):
     severity = Severity.ERROR
     summary = "unfrozen pretrained base runs its BatchNormalization in training mode"
     triggers = ("trainable",)
+    reads_project = True
     fixable = Applicability.UNSAFE
     doc = RuleDoc(
         what_it_does="""

@@ -29,6 +29,7 @@ class TrainingLoopCallWithoutTraining(Rule):
     severity = Severity.WARNING
     summary = "model called without `training=True` in a training step"
     triggers = ("GradientTape", "train_step")
+    reads_project = True
     fixable = Applicability.UNSAFE
     doc = RuleDoc(
         what_it_does="""

@@ -43,6 +43,7 @@ class EvaluationWithTrainingTrue(Rule):
     severity = Severity.WARNING
     summary = "`training=True` in evaluation or inference code"
     triggers = ("training",)
+    reads_project = True
     fixable = Applicability.UNSAFE
     doc = RuleDoc(
         what_it_does="""

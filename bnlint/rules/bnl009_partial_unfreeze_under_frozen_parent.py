@@ -28,6 +28,7 @@ class PartialUnfreezeUnderFrozenParent(Rule):
     severity = Severity.WARNING
     summary = "layers unfrozen inside a model that is still frozen"
     triggers = ("trainable",)
+    reads_project = True
     doc = RuleDoc(
         what_it_does="""
 Flags `layer.trainable = True` on layers taken out of a model P (`P.layers[i]`, a loop over

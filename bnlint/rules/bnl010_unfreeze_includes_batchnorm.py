@@ -29,6 +29,7 @@ class UnfreezeIncludesBatchnorm(Rule):
     severity = Severity.INFO
     summary = "unfreeze loop over a pretrained base also unfreezes its BatchNormalization layers"
     triggers = ("trainable",)
+    reads_project = True
     doc = RuleDoc(
         what_it_does="""
 Flags `layer.trainable = True` in a loop over the layers of a pretrained base model

@@ -44,6 +44,7 @@ class FinetuneHighLearningRate(Rule):
     severity = Severity.INFO
     summary = "fine-tuning a pretrained base with a learning rate meant for training from scratch"
     triggers = ("trainable",)
+    reads_project = True
     doc = RuleDoc(
         what_it_does="""
 Flags the optimizer of a `compile()` that follows the unfreezing of a pretrained base model

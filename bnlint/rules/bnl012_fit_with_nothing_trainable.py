@@ -27,6 +27,7 @@ class FitWithNothingTrainable(Rule):
     severity = Severity.WARNING
     summary = "training a model whose weights are all frozen"
     triggers = ("trainable",)
+    reads_project = True
     doc = RuleDoc(
         what_it_does="""
 Flags `M.fit()` / `fit_generator()` / `train_on_batch()` when `M.trainable = False` (or the same on
@@ -183,7 +184,7 @@ def _frozen_after_compile(
             freeze = earlier
             continue
         if isinstance(earlier, CompileEvent) and earlier.model is model:
-            if freeze is None or earlier.synthetic:
+            if freeze is None:
                 return None
             later = events[position + 1 : index]
             gan = next(

@@ -8,11 +8,12 @@ import libcst as cst
 
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
-from bnlint.facts.events import CallEvent
+from bnlint.facts.events import CallEvent, TrainableEvent
 from bnlint.facts.guards import GuardReader
 from bnlint.facts.intent import in_test_function, training_true_intended
+from bnlint.facts.objects import Obj
 from bnlint.facts.queries import short_code
-from bnlint.facts.unfreezing import BatchnormUnfreezes
+from bnlint.facts.unfreezing import BatchnormUnfreezes, was_frozen
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
 
@@ -24,6 +25,7 @@ class Keras3RecordedTrainingOverridden(Rule):
     severity = Severity.WARNING
     summary = "Keras 3 fit/evaluate/predict override a `training=` recorded in a functional model"
     triggers = ("training",)
+    reads_project = True
     doc = RuleDoc(
         what_it_does="""
 Flags a literal `training=` recorded while building a functional model (`layer(x, training=...)`
@@ -64,14 +66,17 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
-        functional = [m for m in context.facts.models if m.origin == "functional"]
-        if not functional or context.keras_version == "2":
+        if context.keras_version == "2":
             return
         unfreezes = BatchnormUnfreezes(
             context.module,
             GuardReader(context.module, context.facts.imports, keras_api.BATCHNORM_LAYERS),
             unchanged_setter_skipped=True,
         )
+        yield from self._built_elsewhere(context, unfreezes)
+        functional = [m for m in context.facts.models if m.origin == "functional"]
+        if not functional:
+            return
         for trace in context.facts.traces:
             for index, event in enumerate(trace.events):
                 if not isinstance(event, CallEvent):
@@ -94,6 +99,43 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
                 ):
                     continue
                 yield Finding(node=arg, message=self._message(context, event))
+
+    def _built_elsewhere(
+        self, context: RuleContext, unfreezes: BatchnormUnfreezes
+    ) -> Iterator[Finding]:
+        """A model built in another project file with a base recorded as ``training=False``,
+        unfrozen here: reported on the unfreeze (facts flow from the imported file to this one)."""
+        for trace in context.facts.traces:
+            for index, event in enumerate(trace.events):
+                if not isinstance(event, TrainableEvent) or event.value is not True:
+                    continue
+                outer = event.target if event.target.kind != "part" else event.target.parent
+                if outer is None or not outer.inference_bases:
+                    continue
+                earlier = trace.events[:index]
+                if event.target is outer:
+                    reached = was_frozen(outer, earlier, event)  # else Keras 3 on TF skips it
+                else:
+                    reached = event.target.span is None  # every layer, the base among them
+                for base in outer.inference_bases:
+                    if reached and not any(
+                        unfreezes.refreezes(later, base) for later in trace.events[index + 1 :]
+                    ):
+                        yield Finding(
+                            node=event.node, message=self._elsewhere_message(context, outer, base)
+                        )
+                        break
+
+    @staticmethod
+    def _elsewhere_message(context: RuleContext, outer: Obj, base: Obj) -> str:
+        both = " (Keras 2 respects it)" if context.keras_version != "3" else ""
+        return (
+            f"This unfreezes the pretrained {base.label} that `{outer.label}` records with "
+            f"`training=False` in another file: Keras 3 fit() overrides that recorded value, so its "
+            f"BatchNormalization layers use batch statistics and overwrite their moving "
+            f"statistics{both}. After unfreezing, set `trainable = False` on its "
+            "BatchNormalization layers (works in Keras 2 and 3)."
+        )
 
     @staticmethod
     def _message(context: RuleContext, event: CallEvent) -> str:

@@ -26,7 +26,7 @@ def analyse(text: str, context: DocumentContext) -> list[Diagnostic]:
         return [parse_error(context.name, f"bnlint configuration error: {context.error}")]
     if context.options is None:
         return []
-    return lint_text(text, context.name, context.options)
+    return lint_text(text, context.name, context.options, context.summaries())
 
 
 def fixed_text(text: str, context: DocumentContext) -> Optional[str]:
@@ -34,7 +34,9 @@ def fixed_text(text: str, context: DocumentContext) -> Optional[str]:
     ask for them), or None when nothing changes."""
     if context.error is not None or context.options is None:
         return None
-    result = fix_text(text, context.name, context.options, context.unsafe_fixes)
+    result = fix_text(
+        text, context.name, context.options, context.unsafe_fixes, context.summaries()
+    )
     return result.text if result.text != text else None
 
 
@@ -77,5 +79,12 @@ def fixed_cells(cells: Sequence[NotebookCell], context: DocumentContext) -> dict
     if context.error is not None or context.options is None:
         return {}
     sources = {cell.number: cell.source for cell in cells}
-    fixed, _, _ = fix_cells(cells, sources, context.name, context.options, context.unsafe_fixes)
+    fixed, _, _ = fix_cells(
+        cells,
+        sources,
+        context.name,
+        context.options,
+        context.unsafe_fixes,
+        summaries=context.summaries(),
+    )
     return {number: text for number, text in fixed.items() if text != sources[number]}

@@ -18,6 +18,7 @@ from typing import Optional
 
 from bnlint.engine import LintOptions
 from bnlint.project.config import ConfigError, Settings, load_settings, select_codes
+from bnlint.project.summaries import FileSummaries, ProjectSummaries
 
 #: The files that decide the Keras version with ``keras-version = "auto"`` (see project.dependencies).
 DEPENDENCY_FILES = (
@@ -51,6 +52,14 @@ class DocumentContext:
     options: Optional[LintOptions]
     unsafe_fixes: bool = False
     error: Optional[str] = None
+    #: The summaries of the project modules the document imports (as saved on disk).
+    project: Optional[ProjectSummaries] = None
+
+    def summaries(self) -> Optional[FileSummaries]:
+        """The provider of project summaries for this document (None: a buffer without a file)."""
+        if self.project is None or self.path is None:
+            return None
+        return self.project.for_file(self.path)
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,8 @@ class ContextCache:
         #: Where a document without a file (an unsaved buffer) looks for its settings.
         self.fallback_folder = fallback_folder or Path.cwd()
         self._folders: dict[Path, _FolderSettings] = {}
+        #: Summaries of project modules, kept while their files (and those they used) are unchanged.
+        self.project = ProjectSummaries()
 
     def clear(self) -> None:
         """Forget every folder's settings (they are read again on the next lookup)."""
@@ -147,6 +158,7 @@ class ContextCache:
 
     def context_for(self, path: Optional[Path], name: str) -> DocumentContext:
         """How to lint the document at ``path`` (None: a buffer without a file), named ``name``."""
+        self.project.refresh()
         folder = path.parent if path is not None else self.fallback_folder
         found = self._folder(folder.absolute())
         if found.error is not None:
@@ -162,4 +174,6 @@ class ContextCache:
             if ignored:
                 codes = tuple(c for c in options.selected_codes if not c.startswith(ignored))
                 options = LintOptions(codes=codes, keras_version=options.keras_version)
-        return DocumentContext(name, path, options, unsafe_fixes=settings.unsafe_fixes)
+        return DocumentContext(
+            name, path, options, unsafe_fixes=settings.unsafe_fixes, project=self.project
+        )
