@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle  # imported before forking, so that no worker imports it again
+import select
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -53,16 +55,45 @@ def can_fork() -> bool:
 
 def start_worker(target: Target) -> Worker:
     """Start a process running ``target`` (raises OSError when the platform refuses)."""
+    _reap_exited()
     if can_fork():
         return _ForkedWorker(target)
     return _SpawnedWorker(target)
 
 
+#: Workers told to stop that were still exiting: reaped when the next worker starts, or at exit.
+_EXITING: list[_ForkedWorker] = []
+
+
+def release(worker: Worker) -> None:
+    """Let a worker that was told to stop exit in its own time. A forked one is reaped later rather
+    than waited for: a process takes milliseconds to give its memory back, which a one-file run
+    would otherwise add to its time."""
+    if isinstance(worker, _ForkedWorker) and worker.exit_code(0) is None:
+        worker.channel.close()
+        if not _EXITING:
+            import atexit
+
+            atexit.register(_reap_exited, True)
+        _EXITING.append(worker)
+        return
+    worker.exit_code(2.0)
+    worker.kill()
+
+
+def _reap_exited(final: bool = False) -> None:
+    """Reap the released workers that have exited (at exit, end the others: none may outlive us)."""
+    for worker in list(_EXITING):
+        if final and worker.exit_code(0) is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+        if worker.reaped():
+            _EXITING.remove(worker)
+
+
 def wait_for_messages(workers: Sequence[Worker], timeout: Optional[float]) -> list[Worker]:
     """The workers that have a message (or have exited), waiting at most ``timeout`` seconds."""
     if can_fork():
-        import select
-
         if hasattr(select, "poll"):
             poller = select.poll()
             by_descriptor = {worker.fileno(): worker for worker in workers}
@@ -87,16 +118,12 @@ class _PipeChannel:
         self.writing = writing
 
     def send(self, message: Any) -> None:
-        import pickle
-
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(len(data).to_bytes(8, "little") + data)
         while view:
             view = view[os.write(self.writing, view) :]
 
     def recv(self) -> Any:
-        import pickle
-
         size = int.from_bytes(self._read(8), "little")
         return pickle.loads(self._read(size))
 
@@ -160,11 +187,19 @@ class _ForkedWorker:
 
     def exit_code(self, wait_seconds: float) -> Optional[int]:
         deadline = time.monotonic() + wait_seconds
-        while self._code is None and not self._reap(block=False):
+        if not self._reap(block=False) and wait_seconds > 0:
+            # The pipe's end closes as the process exits: wait for that rather than poll often.
+            with contextlib.suppress(OSError, ValueError):
+                select.select([self.channel.reading], [], [], wait_seconds)
+        while not self._reap(block=False):
             if time.monotonic() >= deadline:
                 return None
-            time.sleep(0.005)
+            time.sleep(0.0005)
         return self._code
+
+    def reaped(self) -> bool:
+        """Whether the process has exited and been reaped (without waiting)."""
+        return self._reap(block=False)
 
     def _reap(self, block: bool) -> bool:
         if self._code is not None:

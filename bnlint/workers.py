@@ -31,7 +31,8 @@ R = TypeVar("R")
 CHUNKS_PER_WORKER = 32
 MAX_CHUNK = 32
 
-#: How long a worker that was told to stop may take to exit before it is killed.
+#: How long a worker that closed its pipe may take to exit before it is killed (and said to have
+#: stopped answering).
 EXIT_GRACE_SECONDS = 2.0
 
 
@@ -175,7 +176,7 @@ class _Worker:
         return True
 
     def stop(self) -> None:
-        """Ask the worker to exit once idle (it is reaped later)."""
+        """Ask the worker to exit once idle (then ``release`` it)."""
         with contextlib.suppress(OSError, ValueError):
             self.channel.send(None)
 
@@ -183,10 +184,11 @@ class _Worker:
         """End the worker now."""
         self.process.kill()
 
-    def join(self, seconds: float) -> None:
-        """Wait for a stopped worker to exit, and kill it if it does not."""
-        self.process.exit_code(seconds)
-        self.process.kill()
+    def release(self) -> None:
+        """Let a stopped worker exit in its own time (see ``processes.release``)."""
+        from bnlint.processes import release
+
+        release(self.process)
 
     def death(self) -> str:
         """Why the worker is gone, in words (its signal or exit status)."""
@@ -261,7 +263,7 @@ class _Pool(Generic[T, R]):
             for worker in workers:
                 worker.kill()
             for worker in stopped:
-                worker.join(EXIT_GRACE_SECONDS)
+                worker.release()
         return Mapped(self.results, self.seconds, unisolated)
 
     def _start(self, pending: deque[list[int]]) -> Optional[_Worker]:
