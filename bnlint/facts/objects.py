@@ -58,6 +58,8 @@ class Obj:
     head_count: Optional[int] = None
     #: Pretrained bases recorded with ``training=False`` inside it, as the summary tells.
     inference_bases: list[Obj] = field(default_factory=list)
+    #: Attributes of a project class's instance that this file's arguments set (``Trainer(model)``).
+    bound_attrs: set[str] = field(default_factory=set)
     #: Whether it is a Keras object (an instance of a project class that is not Keras is not).
     is_keras: bool = True
     #: For ``M.get_layer("name")``: the literal name.

@@ -218,6 +218,7 @@ class ProjectInterpreter(BuilderState):
             value = passed.get(param)
             if isinstance(value, Obj) and value.kind in ("model", "layer", "part"):
                 obj.attrs[attr] = value
+                obj.bound_attrs.add(attr)
         self.escape(node, args)
         return obj
 
@@ -240,7 +241,9 @@ class ProjectInterpreter(BuilderState):
         if offset:
             passed[params[0]] = self_obj
         for effect in function.effects:
-            if effect.param >= len(params):
+            if effect.param >= len(params) or (
+                offset and effect.param == 0 and effect.path and not _bound_here(self_obj, effect)
+            ):
                 continue
             target = _follow(passed.get(params[effect.param]), effect.path)
             if target is not None:
@@ -290,6 +293,12 @@ class ProjectInterpreter(BuilderState):
                 passed[params[index]] = value
                 index += 1
         return passed
+
+
+def _bound_here(instance: Optional[Obj], effect: Effect) -> bool:
+    """Whether a method's effect on ``self.<attr>`` concerns an object this file handed to the
+    instance (``Trainer(model)``): one the class built itself is judged in the class's own file."""
+    return instance is not None and effect.path[0] in instance.bound_attrs
 
 
 def _follow(value: Value, path: tuple[str, ...]) -> Optional[Obj]:

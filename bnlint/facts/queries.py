@@ -136,9 +136,13 @@ def state_when_compiled(events: list[Event], compile_event: Event, target: Obj) 
 
 def _share_layers(first: Obj, second: Obj) -> bool:
     """Whether layers taken out of two layer lists can be the same layers: both are drawn from one
-    model, or from a model and an outer model built on its graph."""
-    if first.kind != "part" or second.kind != "part":
+    model, or from a model and an outer model built on its graph; or ``first`` is a model that is
+    one of the layers ``second`` is drawn from (a base in a ``Sequential``)."""
+    if second.kind != "part":
         return False
+    if first.kind != "part":
+        ancestors = second.ancestors()
+        return bool(ancestors) and ancestors[-1] is not first and ancestors[-1].contains(first)
     roots = []
     for part in (first, second):
         ancestors = part.ancestors()

@@ -14,7 +14,7 @@ from bnlint.facts.intent import name_words
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import CallModes, layer_names
 from bnlint.fixes import BlockIndentation, add_keyword
-from bnlint.keras_api import BATCHNORM_LAYERS
+from bnlint.keras_api import BATCHNORM_LAYERS, NOISE_LAYERS
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
 #: Name words of models that are used in inference mode on purpose while another one trains.
@@ -152,19 +152,19 @@ def _trains(callee_code: str, owners: set[str]) -> bool:
 
 def _effect(contained: list[Obj]) -> str:
     """What inference mode does to the layers the model contains, naming them."""
-    batchnorm = [obj for obj in contained if obj.has_batchnorm]
-    noise = [obj for obj in contained if obj not in batchnorm]
+    names = layer_names(contained)
+    noise = [name for name in names if name in NOISE_LAYERS]
+    batchnorm = [name for name in names if name not in NOISE_LAYERS]
     effects = []
     if batchnorm:
-        inside = [name for name in layer_names(batchnorm) if name not in BATCHNORM_LAYERS]
+        inside = [name for name in batchnorm if name not in BATCHNORM_LAYERS]
         where = f" (in {_listed(inside)})" if inside else ""
         effects.append(
             f"its BatchNormalization{where} normalises with the moving statistics and never "
             "updates them"
         )
     if noise:
-        names = layer_names(noise)
-        effects.append(f"its {_listed(names)} {'does' if len(names) == 1 else 'do'} nothing")
+        effects.append(f"its {_listed(noise)} {'does' if len(noise) == 1 else 'do'} nothing")
     return "; ".join(effects)
 
 

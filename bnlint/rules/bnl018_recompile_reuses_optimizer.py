@@ -51,6 +51,8 @@ flagged.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
+        if context.multi_backend_keras:
+            return  # multi-backend Keras (2.3 and older): the crash was observed on tf.keras only
         reported: set[int] = set()
         for trace in context.facts.traces:
             for event in _reused_optimizer_compiles(context.module, trace.events):
