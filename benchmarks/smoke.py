@@ -1,9 +1,15 @@
-"""Smoke run: lint more than 10,000 real ``.py`` files from pinned PyPI wheels and count crashes.
+"""Smoke run: lint more than 10,000 real ``.py`` files from pinned PyPI wheels, plus pathological files,
+and check that nothing crashes, nothing hangs and every file is accounted for.
 
 A crash is any run of ``bnlint check --output-format json --exit-zero`` that exits non-zero (2 is an
-internal error, a negative code a signal), prints a traceback on standard error, or prints something
-that is not a JSON array. The expected figure is 0; every unparsable file must instead be one BNL000
-diagnostic.
+internal error, a negative code a signal), prints a traceback on standard error, prints something that
+is not a JSON array, or does not end within an hour. The expected figure is 0; every unparsable file
+must instead be one BNL000 diagnostic. A file is accounted for when bnlint reports how long it took
+(``--durations 0``) or reports a BNL000 on it; every file bnlint's discovery finds must be.
+
+The pathological files (written next to the corpus) are the shapes that once stalled or crashed the
+parser: chains of 20,000 attribute accesses, calls or subscripts, 5,000 nested brackets, NUL bytes, and
+a deep chain in a statement that does not parse, which only the per-file time limit stops.
 
 Usage::
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -45,6 +52,26 @@ WHEELS = (
 )
 
 MINIMUM_FILES = 10_000
+
+#: How long the whole run may take before it counts as hung.
+HANG_SECONDS = 3600
+
+#: The trigger words that make bnlint parse a file.
+_TRIGGERED = "import keras\nmodel.trainable = False\n"
+
+#: Files that once stalled or crashed the parser: name -> content.
+PATHOLOGICAL = {
+    "attribute_chain.py": _TRIGGERED + "x = a" + ".a" * 20_000 + "\n",
+    "call_chain.py": _TRIGGERED + "x = f" + "()" * 20_000 + "\n",
+    "subscript_chain.py": _TRIGGERED + "x = a" + "[0]" * 20_000 + "\n",
+    "unary_chain.py": _TRIGGERED + "x = " + "-" * 20_000 + "a\n",
+    "chain_over_lines.py": _TRIGGERED + "x = (a" + "\n    .a" * 20_000 + ")\n",
+    "nested_brackets.py": _TRIGGERED + "x = " + "(" * 5_000 + ")" * 5_000 + "\n",
+    "nul_bytes.py": _TRIGGERED + "x = '\0'\n",
+    "chain_near_the_limit.py": _TRIGGERED + "x = a" + ".a" * 2_900 + "\n",
+    "chain_before_a_syntax_error.py": _TRIGGERED + "x = a" + ".a" * 20_000 + "\ndef (:\n",
+    "chain_in_a_broken_statement.py": _TRIGGERED + "x = a" + ".a" * 20_000 + " +\n",
+}
 
 
 def build_corpus(cache_dir: Path, wheels: Sequence[str] = WHEELS) -> Path:
@@ -83,11 +110,20 @@ def build_corpus(cache_dir: Path, wheels: Sequence[str] = WHEELS) -> Path:
     return source
 
 
-def count_files(source: Path) -> int:
-    """How many files bnlint's own discovery finds under ``source`` (excluded folders left out)."""
+def write_pathological(folder: Path) -> Path:
+    """Write the pathological files into ``folder``; return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in PATHOLOGICAL.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    return folder
+
+
+def discovered(sources: Sequence[Path]) -> set[str]:
+    """The files bnlint's own discovery finds under ``sources`` (excluded folders left out), as it
+    names them."""
     from bnlint.project.discovery import discover
 
-    return sum(1 for _ in discover([source], [], source))
+    return {path.as_posix() for path in discover(sources, [], Path.cwd())}
 
 
 @dataclass
@@ -100,6 +136,10 @@ class SmokeResult:
     findings: Counter = field(default_factory=Counter)
     parse_errors: list[dict] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    #: File name -> seconds its analysis took (``--durations 0``).
+    durations: dict[str, float] = field(default_factory=dict)
+    #: Files discovery found that the run gave no answer for.
+    unaccounted: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         """The figures as a JSON-ready dict."""
@@ -110,7 +150,13 @@ class SmokeResult:
             "findings": dict(sorted(self.findings.items())),
             "bnl000": len(self.parse_errors),
             "crashes": len(self.crashes),
+            "unaccounted": len(self.unaccounted),
+            "slowest": {name: round(seconds, 2) for name, seconds in self.slowest(10)},
         }
+
+    def slowest(self, count: int) -> list[tuple[str, float]]:
+        """The ``count`` slowest files and their seconds."""
+        return sorted(self.durations.items(), key=lambda item: -item[1])[:count]
 
 
 def supports(option: str) -> bool:
@@ -124,8 +170,11 @@ def supports(option: str) -> bool:
     return option in help_text
 
 
-def lint(source: Path, extra: Sequence[str]) -> SmokeResult:
-    """Run bnlint on ``source`` in a subprocess and classify what came back."""
+_DURATION = re.compile(r"^\s*(\d+\.\d+)s  (.*)$")
+
+
+def lint(sources: Sequence[Path], extra: Sequence[str]) -> SmokeResult:
+    """Run bnlint on ``sources`` in a subprocess and classify what came back."""
     command = [
         sys.executable,
         "-m",
@@ -135,14 +184,29 @@ def lint(source: Path, extra: Sequence[str]) -> SmokeResult:
         "json",
         "--exit-zero",
         *extra,
-        str(source),
+        *(str(source) for source in sources),
     ]
     if supports("--no-cache"):
-        command.insert(-1, "--no-cache")
+        command.insert(-len(sources), "--no-cache")
+    accounting = supports("--durations")
+    if accounting:
+        command[-len(sources) : -len(sources)] = ["--durations", "0"]
+    expected = discovered(sources)
     start = time.perf_counter()
-    process = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        process = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=HANG_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        result = SmokeResult(len(expected), time.perf_counter() - start, -1)
+        result.crashes.append(f"hung: no end after {HANG_SECONDS} s")
+        return result
     seconds = time.perf_counter() - start
-    result = SmokeResult(count_files(source), seconds, process.returncode)
+    result = SmokeResult(len(expected), seconds, process.returncode)
+    for line in process.stderr.splitlines():
+        match = _DURATION.match(line)
+        if match:
+            result.durations[match.group(2)] = float(match.group(1))
     if process.returncode != 0:
         result.crashes.append(f"exit code {process.returncode}")
     if "Traceback (most recent call last)" in process.stderr:
@@ -159,10 +223,13 @@ def lint(source: Path, extra: Sequence[str]) -> SmokeResult:
         result.findings[diagnostic["code"]] += 1
         if diagnostic["code"] == "BNL000":
             result.parse_errors.append(diagnostic)
+    if accounting:
+        answered = set(result.durations) | {d["filename"] for d in result.parse_errors}
+        result.unaccounted = sorted(expected - answered)
     return result
 
 
-def report(result: SmokeResult, source: Path) -> str:
+def report(result: SmokeResult, source: Path, pathological: Optional[Path] = None) -> str:
     """The Markdown report of a smoke run."""
     lines = [
         "| figure | value |",
@@ -171,6 +238,7 @@ def report(result: SmokeResult, source: Path) -> str:
         f"| wall time | {result.seconds:.1f} s |",
         f"| exit code | {result.returncode} |",
         f"| crashes | {len(result.crashes)} |",
+        f"| files not accounted for | {len(result.unaccounted)} |",
         f"| BNL000 (unreadable / unparsable files) | {len(result.parse_errors)} |",
     ]
     lines.extend(
@@ -189,13 +257,38 @@ def report(result: SmokeResult, source: Path) -> str:
         lines.append("")
         lines.append("BNL000 files (first 10):")
         lines.extend(
-            f"- {Path(d['filename']).relative_to(source)}:{d['location']['row']}"
+            f"- {_relative(d['filename'], source)}:{d['location']['row']}"
             for d in result.parse_errors[:10]
         )
+    if result.durations:
+        lines.extend(["", "Slowest files:", "", "| seconds | file |", "| ---: | --- |"])
+        lines.extend(
+            f"| {seconds:.2f} | {_relative(name, source)} |" for name, seconds in result.slowest(10)
+        )
+    if pathological is not None:
+        lines.extend(
+            ["", "Pathological files:", "", "| file | seconds | outcome |", "| --- | ---: | --- |"]
+        )
+        for name in PATHOLOGICAL:
+            path = (pathological / name).as_posix()
+            said = [d["message"][:90] for d in result.parse_errors if d["filename"] == path]
+            spent = result.durations.get(path)
+            lines.append(
+                f"| {name} | {spent if spent is None else f'{spent:.2f}'} | "
+                f"{'; '.join(said) or 'analysed, no BNL000'} |"
+            )
+    lines.extend(f"- not accounted for: {name}" for name in result.unaccounted[:20])
     for crash in result.crashes:
         lines.append("")
         lines.append("CRASH: " + crash)
     return "\n".join(lines) + "\n"
+
+
+def _relative(name: str, source: Path) -> str:
+    try:
+        return Path(name).relative_to(source).as_posix()
+    except ValueError:
+        return name
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -207,14 +300,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     source = build_corpus(args.cache_dir)
-    result = lint(source, args.extra)
-    sys.stdout.write(report(result, source))
+    pathological = write_pathological(args.cache_dir / "pathological")
+    result = lint([source, pathological], args.extra)
+    sys.stdout.write(report(result, source, pathological))
     if args.json is not None:
         args.json.write_text(json.dumps(result.summary(), indent=2) + "\n")
     if result.files < MINIMUM_FILES:
         print(f"too small a corpus: {result.files} files < {MINIMUM_FILES}", file=sys.stderr)
         return 1
-    return 1 if result.crashes else 0
+    return 1 if result.crashes or result.unaccounted else 0
 
 
 if __name__ == "__main__":

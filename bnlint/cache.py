@@ -81,9 +81,11 @@ class ResultCache:
         deps = entry.get("deps", {})
         try:
             found = [diagnostic_from_dict(item) for item in entry["diagnostics"]]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
-        return (found, deps) if isinstance(deps, dict) else None
+        if not _well_formed_deps(deps) or not all(_well_formed(d, name) for d in found):
+            return None
+        return found, deps
 
     def put(
         self,
@@ -150,6 +152,30 @@ def _merge_summary(old: object, new: dict) -> dict:
     names = dict(old.get("names") or {}) if isinstance(old.get("names"), dict) else {}
     names.update(new.get("names") or {})
     return {"digest": new.get("digest"), "names": names}
+
+
+def _well_formed_deps(deps: object) -> bool:
+    """Whether the dependencies read from the cache are paths mapped to digests."""
+    return isinstance(deps, dict) and all(
+        isinstance(path, str) and isinstance(digest, str) for path, digest in deps.items()
+    )
+
+
+def _well_formed(diagnostic: Diagnostic, name: str) -> bool:
+    """Whether a diagnostic read from the cache has the types bnlint writes (a damaged or edited cache
+    file is ignored, never trusted)."""
+    fix = diagnostic.fix
+    edits = fix.edits if fix is not None else ()
+    positions = [diagnostic.start, diagnostic.end, *(p for e in edits for p in (e.start, e.end))]
+    texts = [diagnostic.code, diagnostic.name, diagnostic.message, *(e.content for e in edits)]
+    return (
+        diagnostic.filename == name
+        and all(isinstance(text, str) for text in texts)
+        and (fix is None or isinstance(fix.message, str))
+        and isinstance(diagnostic.url, (str, type(None)))
+        and type(diagnostic.cell) in (int, type(None))
+        and all(type(p.row) is int and type(p.column) is int for p in positions)
+    )
 
 
 def _mark_cache_directory(directory: Path) -> None:

@@ -85,6 +85,19 @@ def main() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Where the results cache lives (default: .bnlint_cache in the project root).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Time limit for analysing one file (default: 20; 0: no limit). A file that takes longer "
+    "is reported as BNL000.",
+)
+@click.option(
+    "--durations",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Show the N slowest files and how long each took, on standard error (0: all).",
+)
 def check(paths: tuple[Path, ...], **options: Any) -> None:
     """Check PATHS (files or folders; default: the current folder) for Keras training mistakes."""
     try:
@@ -117,6 +130,8 @@ class CheckOptions:
     no_cache: bool
     cache_dir: Optional[Path]
     show_fixes: bool = False
+    timeout: Optional[float] = None
+    durations: Optional[int] = None
 
 
 def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
@@ -132,7 +147,7 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         if use_stdin and opts.stdin_filename
         else (paths[0] if paths else Path.cwd())
     )
-    settings = load_settings(opts.config_file, start if start.exists() else Path.cwd())
+    settings = load_settings(opts.config_file, start if os.path.exists(start) else Path.cwd())
     _apply_options(
         settings,
         opts.select,
@@ -149,7 +164,7 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
     options = LintOptions(
         codes=tuple(codes),
         keras_version=settings.keras_version,
-        keras_version_start=str(start if start.exists() else root),
+        keras_version_start=str(start if os.path.exists(start) else root),
     )
     run = RunOptions(
         fix=opts.fix,
@@ -159,21 +174,26 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
         jobs=opts.jobs,
         cache=not opts.no_cache,
         cache_dir=opts.cache_dir,
+        timeout=_time_limit(opts.timeout if opts.timeout is not None else settings.timeout),
     )
 
     if use_stdin:
         name = opts.stdin_filename or "-"
         result = lint_stdin(sys.stdin.buffer.read(), name, settings, options, run)
     else:
-        missing = [p for p in paths if not p.exists() and str(p) != "-"]
+        missing = [p for p in paths if str(p) != "-" and _missing(p)]
         if missing:
             raise ConfigError(f"{missing[0]}: no such file or folder")
         result = lint_paths(paths or (Path("."),), settings, options, run)
     _warn_unconverged(result)
+    if opts.durations is not None:
+        _report_durations(result.seconds, opts.durations)
 
     color = _color_choice()
-    if use_stdin and opts.fix and not opts.diff and result.fixed_text is not None:
-        click.echo(result.fixed_text, nl=False)
+    if opts.diff or (use_stdin and opts.fix):
+        _warn_unanalysed(result)  # the report shows no diagnostics: these must not go unseen
+    if use_stdin and opts.fix and not opts.diff and result.fixed_data is not None:
+        _write_bytes(result.fixed_data)
         if opts.show_fixes:
             click.echo(_fixes_listing(result, opts, settings), nl=False, err=True, color=color)
         _report_summary(result, opts.fix, opts.diff, err=True)
@@ -203,6 +223,59 @@ def _check(paths: tuple[Path, ...], opts: CheckOptions) -> int:
     if opts.output_format in ("full", "concise") or opts.diff:
         _report_summary(result, opts.fix, opts.diff, err=opts.output_file is None and opts.diff)
     return _exit_code(result, opts.diff, opts.exit_zero)
+
+
+def _unanalysed(result) -> list:  # type: ignore[no-untyped-def]
+    """The BNL000 diagnostics: files that could not be read, parsed, analysed or written."""
+    return [d for d in result.diagnostics if d.code == "BNL000"]
+
+
+def _warn_unanalysed(result) -> None:  # type: ignore[no-untyped-def]
+    """Say on standard error which files could not be read, parsed, analysed or written."""
+    from bnlint.formats.text import format_concise
+
+    report = format_concise(_unanalysed(result), {})
+    if report:
+        click.echo(report, nl=False, err=True)
+
+
+def _write_bytes(data: bytes) -> None:
+    """Write bytes to standard output as they are (a fixed file keeps its encoding)."""
+    stdout = getattr(sys.stdout, "buffer", None)
+    if stdout is None:
+        sys.stdout.write(data.decode("utf-8", errors="replace"))
+    else:
+        sys.stdout.flush()
+        stdout.write(data)
+    sys.stdout.flush()
+
+
+def _missing(path: Path) -> bool:
+    """Whether nothing at all is at ``path`` (a dangling link or an unreadable path is something:
+    the run reports it)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _time_limit(seconds: float) -> Optional[float]:
+    """The per-file time limit of the run: None for 0 (or infinity): no limit."""
+    return seconds if 0 < seconds < float("inf") else None
+
+
+def _report_durations(seconds: dict[str, float], count: int) -> None:
+    """``--durations``: the slowest files first, on standard error."""
+    slowest = sorted(seconds.items(), key=lambda item: (-item[1], item[0]))
+    shown = slowest if count == 0 else slowest[:count]
+    if not shown:
+        return
+    click.echo(f"bnlint: slowest {len(shown)} of {len(slowest)} files analysed:", err=True)
+    for name, spent in shown:
+        click.echo(f"{spent:10.3f}s  {name}", err=True)
 
 
 def _color_choice() -> Optional[bool]:
@@ -302,7 +375,7 @@ def _exit_code(result, diff: bool, exit_zero: bool) -> int:  # type: ignore[no-u
     if exit_zero:
         return EXIT_CLEAN
     if diff:
-        return EXIT_FINDINGS if result.diffs else EXIT_CLEAN
+        return EXIT_FINDINGS if result.diffs or _unanalysed(result) else EXIT_CLEAN
     return EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN
 
 

@@ -182,6 +182,13 @@ def passes_prefilter(text: str, options: LintOptions) -> bool:
     return _holds_trigger(text, triggers) and _holds_trigger(code_only(text), triggers)
 
 
+def may_need_parse(text: str, options: LintOptions) -> bool:
+    """Whether ``lint_text`` may parse the text: it passes the prefilter, or it trains or changes
+    models (then the trigger words of the project modules it imports count too). When false,
+    ``lint_text`` returns at once, with nothing."""
+    return passes_prefilter(text, options) or PROJECT_ACTIVITY.search(text) is not None
+
+
 def _holds_trigger(text: str, triggers: tuple) -> bool:
     for trigger in triggers:
         if isinstance(trigger, str):
@@ -336,9 +343,10 @@ def summarize_source(
         import libcst as cst
 
         from bnlint.facts.builder import summarize_member
+        from bnlint.parse_guard import needs_precheck, precheck
         from bnlint.parse_in_parts import parse_module
 
-        problem, fatal = _precheck(text) if _needs_precheck(text) else (None, False)
+        problem, fatal = precheck(text) if needs_precheck(text) else (None, False)
         if problem is not None and fatal:
             return None
         try:
@@ -372,76 +380,6 @@ def _quietly(function: Callable[..., T], *arguments: object) -> T:
         return function(*arguments)
 
 
-def _precheck(text: str) -> tuple[Optional[tuple[str, int, int]], bool]:
-    """CPython's verdict on the text: (its syntax error, if any; whether LibCST must not see it).
-
-    CPython rejects nesting that can crash LibCST ("too many nested parentheses") and NUL bytes, which
-    LibCST accepts in strings; its syntax errors also read better than LibCST's. Other CPython errors
-    do not stop LibCST, which may know syntax newer than the running interpreter.
-    """
-    import ast
-    import warnings
-
-    try:
-        with warnings.catch_warnings():  # also called outside ``lint_text`` (on fixed text)
-            warnings.simplefilter("ignore")
-            ast.parse(text)
-    except SyntaxError as error:
-        message = str(error.msg)
-        fatal = any(
-            words in message
-            for words in ("too many nested", "too many levels", "too complex", "null bytes")
-        )
-        if error.lineno is None and "null bytes" in message:  # no position before Python 3.12
-            return (message, *_position_of(text, "\0")), True
-        return (message, error.lineno or 1, error.offset or 1), fatal
-    except (RecursionError, MemoryError):
-        return ("too deeply nested to analyse", 1, 1), True
-    except ValueError as error:  # NUL bytes, on some Python versions
-        return (str(error), *_position_of(text, "\0")), True
-    return None, False
-
-
-#: Bracket depth from which CPython must look at a text before LibCST does. LibCST's native parser
-#: crashes the process on thousands of nested brackets; CPython refuses more than 200 nested parentheses.
-_SAFE_BRACKET_DEPTH = 100
-_BRACKETS = re.compile(r"[()\[\]{}]")
-_STRINGS_AND_COMMENTS = re.compile(
-    r"\'\'\'[\s\S]*?\'\'\'|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|#[^\r\n]*"
-)
-
-
-def _needs_precheck(text: str) -> bool:
-    """Whether LibCST could crash or hang on the text: NUL bytes, or brackets that may nest deeply.
-
-    Brackets are counted outside string literals and comments (a cheap regular-expression pass that
-    may overestimate, never matters otherwise). CPython's full parse costs an eighth of LibCST's, so it
-    runs only for such texts, and for its clearer messages when LibCST reports a syntax error.
-    """
-    if "\0" in text:
-        return True
-    if text.count("(") + text.count("[") + text.count("{") < _SAFE_BRACKET_DEPTH:
-        return False
-    depth = 0
-    for match in _BRACKETS.finditer(_STRINGS_AND_COMMENTS.sub("", text)):
-        if match.group() in "([{":
-            depth += 1
-            if depth >= _SAFE_BRACKET_DEPTH:
-                return True
-        elif depth > 0:
-            depth -= 1
-    return False
-
-
-def _position_of(text: str, character: str) -> tuple[int, int]:
-    """The 1-based (row, column) of the first ``character`` in ``text`` (any newline style)."""
-    index = text.find(character)
-    if index < 0:
-        return 1, 1
-    lines = re.split(r"\r\n|\r|\n", text[:index])
-    return len(lines), len(lines[-1]) + 1
-
-
 def fix_breaks_parsing(before: str, after: str) -> Optional[str]:
     """Why ``after`` (``before`` with fixes applied) must not be written (what no longer parses), or
     None when it parses.
@@ -451,8 +389,10 @@ def fix_breaks_parsing(before: str, after: str) -> Optional[str]:
     """
     import libcst as cst
 
-    problem_before, _ = _precheck(before)
-    problem_after, fatal = _precheck(after)
+    from bnlint.parse_guard import precheck
+
+    problem_before, _ = precheck(before)
+    problem_after, fatal = precheck(after)
     if problem_after is not None and (fatal or problem_before is None):
         return problem_after[0]
 
@@ -494,11 +434,12 @@ def _lint(
 
     from bnlint.facts import build_facts
     from bnlint.facts.version_hints import file_keras_version, multi_backend_keras
+    from bnlint.parse_guard import needs_precheck, precheck
     from bnlint.parse_in_parts import parse_module
     from bnlint.positions import PositionIndex, split_lines
     from bnlint.rules.base import RuleContext
 
-    problem, fatal = _precheck(text) if _needs_precheck(text) else (None, False)
+    problem, fatal = precheck(text) if needs_precheck(text) else (None, False)
     if problem is not None and fatal:
         return [parse_error(filename, f"cannot parse: {problem[0]}", problem[1])]
     expanded = None
@@ -506,7 +447,7 @@ def _lint(
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
         if problem is None:
-            problem, _ = _precheck(text)  # CPython's syntax errors read better than LibCST's
+            problem, _ = precheck(text)  # CPython's syntax errors read better than LibCST's
         if problem is not None:
             return [parse_error(filename, f"syntax error: {problem[0]}", problem[1], problem[2])]
         module, expanded = _parse_with_tabs_expanded(text, parse_module)
@@ -524,7 +465,13 @@ def _lint(
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # LibCST's native parser can panic (a BaseException)
-        return [internal_error(filename, f"LibCST failed ({type(error).__name__}: {error})")]
+        return [
+            parse_error(
+                filename,
+                f"cannot parse: LibCST's parser failed on this file ({type(error).__name__}: "
+                f"{error}); please report it at https://github.com/bnlint/bnlint/issues",
+            )
+        ]
 
     try:
         facts = build_facts(module, code, summaries)

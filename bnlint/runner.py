@@ -20,21 +20,22 @@ from bnlint.engine import (
     internal_error,
     is_internal_error,
     lint_text,
+    may_need_parse,
     parse_error,
 )
-from bnlint.project.config import Settings
-from bnlint.project.discovery import discover
+from bnlint.isolation import (
+    ISOLATED_FILE_BYTES,  # noqa: F401 - part of this module's interface
+    analyse_guarded,
+    call_guarded,
+)
+from bnlint.project.config import DEFAULT_TIMEOUT, Settings
+from bnlint.project.discovery import PathProblem, discover
 from bnlint.project.imports import forget_layout
 from bnlint.project.summaries import FileSummaries, ProjectSummaries
-from bnlint.sources import SourceError, decode_python, write_atomically
+from bnlint.sources import SourceError, decode_python
 
-#: Below this many files a run stays in one process: starting workers would cost more than it saves.
+#: Files per worker process: fewer files run on one worker (a second one would cost more than it saves).
 MIN_FILES_PER_WORKER = 16
-#: LibCST needs about 800 bytes per byte of source while it parses. Large files are parsed in parts
-#: (see parse_in_parts), which bounds that, unless one top-level statement is huge (generated code, a
-#: giant literal). Files larger than this are therefore analysed after the others, one at a time,
-#: each in a process of its own, so that two such parses never run at once.
-ISOLATED_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class RunOptions:
     jobs: Optional[int] = None
     cache: bool = True
     cache_dir: Optional[Path] = None
+    #: The time limit for analysing one file, in seconds (None: no limit).
+    timeout: Optional[float] = DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -59,11 +62,14 @@ class RunResult:
     files: int = 0
     fixed: int = 0
     diffs: list[str] = field(default_factory=list)
-    fixed_text: Optional[str] = None
     #: File name -> the code of every fix applied in it (for ``--show-fixes``).
     applied: dict[str, list[str]] = field(default_factory=dict)
     #: Files whose fixes kept producing new fixes until the pass limit.
     unconverged: list[str] = field(default_factory=list)
+    #: File name -> seconds its analysis took (files answered from the cache are not there).
+    seconds: dict[str, float] = field(default_factory=dict)
+    #: The fixed bytes of standard input (``--fix`` with ``-``).
+    fixed_data: Optional[bytes] = None
     #: Project modules summarised for the files' imports (parsed for that), and the time it took.
     summarised: set[str] = field(default_factory=set)
     summary_seconds: float = 0.0
@@ -115,6 +121,8 @@ class FileOutcome:
     found: Optional[list[Diagnostic]] = None
     applied: tuple[str, ...] = ()
     converged: bool = True
+    #: With ``--fix``: (the bytes read, the fixed bytes) to write, which the parent process does.
+    write: Optional[tuple[bytes, bytes]] = None
     #: The project modules whose summaries ``found`` depends on (path -> digest).
     deps: dict[str, str] = field(default_factory=dict)
     #: Summaries built while analysing it (path -> cache entry), and the time that took.
@@ -189,10 +197,14 @@ def lint_paths(
     forget_resolved_versions()
     forget_layout()
     root = settings.project_root or Path.cwd()
-    files = list(
-        discover(paths, [*settings.exclude, *settings.extend_exclude], root, run.force_exclude)
-    )
-    result.files = len(files)
+    problems: list[PathProblem] = []
+    excludes = [*settings.exclude, *settings.extend_exclude]
+    files = list(discover(paths, excludes, root, run.force_exclude, problems))
+    result.files = len(files) + len(problems)
+    for problem in problems:
+        name = display_name(problem.path)
+        found = [parse_error(name, problem.message)]
+        result.diagnostics.extend(_filter(found, ignored_codes(settings, problem.path)))
     cache = _open_cache(settings, options, run, root)
     run_id = id(result)
     project = _RUN_SUMMARIES[run_id] = ProjectSummaries(cache)
@@ -209,28 +221,41 @@ def lint_paths(
     if tasks:
         tune_garbage_collector()
     analyse = functools.partial(analyse_file, options=options, run=run, run_id=run_id)
-    jobs = min(run.jobs or default_jobs(), len(tasks) // MIN_FILES_PER_WORKER)
+    jobs = max(1, min(run.jobs or default_jobs(), len(tasks) // MIN_FILES_PER_WORKER))
     if jobs > 1:
-        from bnlint.workers import WorkerCrash, map_in_workers, run_alone
-
         _preload(options)
-        sizes = {id(task): _size(task) for task in tasks}
-        pooled = [task for task in tasks if sizes[id(task)] <= ISOLATED_FILE_BYTES]
-        isolated = [task for task in tasks if sizes[id(task)] > ISOLATED_FILE_BYTES]
-        outcomes = map_in_workers(analyse, pooled, jobs, [sizes[id(task)] for task in pooled])
-        outcomes += [run_alone(analyse, task) for task in isolated]
-        for task, outcome in zip(pooled + isolated, outcomes):
-            if isinstance(outcome, WorkerCrash):
-                outcome = FileOutcome(task.name, [internal_error(task.name, outcome.reason)])
-            _take(outcome, task, cache, result)
-    else:
-        for task in tasks:
-            _take(analyse(task), task, cache, result)
+    here = functools.partial(_needs_no_parse, options=options) if jobs == 1 else None
+    sizes = [_size(task) for task in tasks]
+    guarded = analyse_guarded(analyse, tasks, sizes, jobs, run.timeout, _failed, here)
+    for task, outcome, seconds in guarded:
+        result.seconds[task.name] = seconds
+        _take(outcome, task, cache, result)
     _RUN_SUMMARIES.pop(run_id, None)
     if cache is not None:
         cache.save()
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
+
+
+def _failed(task: FileTask, message: str) -> FileOutcome:
+    """The outcome of a file whose analysis crashed or ran out of time (not cached)."""
+    return FileOutcome(task.name, _filter([parse_error(task.name, message)], task.ignored))
+
+
+def _needs_no_parse(task: FileTask, options: LintOptions) -> bool:
+    """Whether a ``.py`` file can be analysed without parsing it (it holds no trigger word, or cannot
+    be read or decoded): then it is analysed in this process. Reads the file into ``task.data``."""
+    if _is_notebook(task.name):
+        return False
+    if task.data is None:
+        try:
+            task.data = task.path.read_bytes()
+        except OSError:
+            return True
+    try:
+        return not may_need_parse(decode_python(task.data).text, options)
+    except SourceError:
+        return True
 
 
 def _size(task: FileTask) -> int:
@@ -305,6 +330,8 @@ def _answer_from_cache(  # type: ignore[no-untyped-def]
 
 
 def _take(outcome: FileOutcome, task: FileTask, cache, result: RunResult) -> None:  # type: ignore[no-untyped-def]
+    if outcome.write is not None:
+        _write(task, outcome)
     result.add(outcome)
     if cache is None:
         return
@@ -316,6 +343,24 @@ def _take(outcome: FileOutcome, task: FileTask, cache, result: RunResult) -> Non
         and not any(is_internal_error(d) for d in outcome.found)
     ):
         cache.put(task.name, task.digest, outcome.found, outcome.deps)
+
+
+def _write(task: FileTask, outcome: FileOutcome) -> None:
+    """Write a file's fixes; when they cannot be written, the file's outcome says so instead."""
+    from bnlint.writes import FileChanged, WriteFailed, replace_contents
+
+    assert outcome.write is not None
+    original, fixed = outcome.write
+    try:
+        replace_contents(task.path, original, fixed)
+    except (FileChanged, WriteFailed) as error:
+        problem = parse_error(task.name, f"not fixed: {error}")
+    except Exception as error:  # a bug of bnlint's: say so, and go on with the other files
+        problem = internal_error(task.name, f"writing the fixes: {type(error).__name__}: {error}")
+    else:
+        return
+    outcome.diagnostics = [problem]
+    outcome.fixed, outcome.applied, outcome.sources = 0, (), {}
 
 
 def analyse_file(
@@ -389,7 +434,7 @@ def _analyse_python(
         outcome.fixed += fixed.fixed
         outcome.applied = fixed.applied
         return outcome
-    write_atomically(task.path, source.encode(fixed.text))
+    outcome.write = (data, source.encode(fixed.text))
     outcome.fixed += fixed.fixed
     outcome.applied = fixed.applied
     outcome.sources[name] = fixed.text
@@ -420,7 +465,7 @@ def _analyse_notebook(
     if run.diff:
         outcome.diffs.extend(notebook.diffs)
     if run.fix and not run.diff and notebook.data is not None:
-        write_atomically(task.path, notebook.data)
+        outcome.write = (data, notebook.data)
     return outcome
 
 
@@ -441,7 +486,28 @@ def unified_diff(name: str, before: str, after: str) -> str:
 def lint_stdin(
     data: bytes, name: str, settings: Settings, options: LintOptions, run: RunOptions
 ) -> RunResult:
-    """Lint (and with ``--fix``, fix) source read from standard input."""
+    """Lint (and with ``--fix``, fix) source read from standard input, in a worker process under the
+    time limit unless it needs no parse. With ``--fix``, ``fixed_data`` is what to print: the fixed
+    bytes, or the bytes read when nothing could be fixed."""
+    analyse = functools.partial(_lint_stdin_here, data, name, settings, options)
+    task = FileTask(Path(name), name, frozenset(), data)
+    if _needs_no_parse(task, options):
+        result = analyse(run)
+    else:
+        ignored = ignored_codes(settings, Path(name))
+
+        def failed(message: str) -> RunResult:
+            return RunResult(files=1, diagnostics=_filter([parse_error(name, message)], ignored))
+
+        result = call_guarded(analyse, run, run.timeout, failed)
+    if run.fix and result.fixed_data is None:
+        result.fixed_data = data
+    return result
+
+
+def _lint_stdin_here(
+    data: bytes, name: str, settings: Settings, options: LintOptions, run: RunOptions
+) -> RunResult:
     result = RunResult(files=1)
     forget_resolved_versions()
     forget_layout()
@@ -466,7 +532,7 @@ def lint_stdin(
         if run.diff:
             result.diffs.extend(notebook.diffs)
         if run.fix:
-            result.fixed_text = (notebook.data or data).decode("utf-8", errors="replace")
+            result.fixed_data = notebook.data
         return result
     try:
         source = decode_python(data)
@@ -486,7 +552,8 @@ def lint_stdin(
             result.applied[name] = list(fixed.applied)
         if run.diff and fixed.text != source.text:
             result.diffs.append(unified_diff(name, source.text, fixed.text))
-        result.fixed_text = fixed.text
+        if fixed.text != source.text:
+            result.fixed_data = source.encode(fixed.text)
     else:
         result.diagnostics = _filter(lint_text(source.text, name, options, summaries), ignored)
     return result

@@ -1,12 +1,10 @@
-"""Loading sources with their exact encoding (``.py`` bytes, ``.ipynb`` JSON), and writing fixed text back
-atomically."""
+"""Loading sources with their exact encoding (``.py`` bytes, ``.ipynb`` JSON); ``writes`` writes fixed
+content back."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
 import re
 import tokenize
 from collections.abc import Iterator, Mapping
@@ -99,31 +97,6 @@ def read_python(path: Path) -> PythonSource:
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}") from error
     return decode_python(data)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file in the same folder; the file mode is kept.
-
-    A symbolic link is followed: the file it points to is replaced, the link stays a link.
-    """
-    path = Path(os.path.realpath(path))
-    mode = path.stat().st_mode
-    import tempfile
-
-    handle, temporary = tempfile.mkstemp(
-        dir=str(path.parent), prefix=f".{path.name}.", suffix=".bnlint"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 # --- Notebooks: read as JSON (never executed), write back only the cells whose source changed. ---

@@ -341,7 +341,10 @@ def test_symlink_loops_and_dangling_links(tmp_path: Path) -> None:
         "good.py": [("BNL003", FINDING_LINE)],
     }
     messages = {Path(d["filename"]).name: d["message"] for d in diagnostics}
-    assert "symbolic links" in messages["self.py"]
+    assert messages["self.py"].startswith("cannot read: a symbolic link loop")
+    assert messages["dangling.py"] == (
+        "cannot read: a dangling symbolic link (its target nowhere.py does not exist)"
+    )
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
@@ -382,11 +385,14 @@ def test_a_folder_named_like_a_python_file_is_walked(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
-def test_a_named_pipe_is_skipped_not_read(tmp_path: Path) -> None:
+def test_a_named_pipe_is_reported_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
     (tmp_path / "good.py").write_bytes(FINDING)
     code, diagnostics, _ = lint(tmp_path)
-    assert (code, by_file(diagnostics)) == (1, {"good.py": [("BNL003", FINDING_LINE)]})
+    found = {"pipe.py": [("BNL000", 1)], "good.py": [("BNL003", FINDING_LINE)]}
+    assert (code, by_file(diagnostics)) == (1, found)
+    message = next(d["message"] for d in diagnostics if d["code"] == "BNL000")
+    assert message == "not read: it is a named pipe (FIFO), not a regular file"
 
 
 # --- All at once, as a separate process: nothing takes the run down ---
@@ -464,10 +470,11 @@ def test_a_panicking_parser_is_one_diagnostic_and_the_run_goes_on(
     (tmp_path / "bad.py").write_bytes(FINDING + b"# panic\n")
     (tmp_path / "good.py").write_bytes(FINDING)
     code, diagnostics, _ = lint(tmp_path)
-    assert code == 2  # bnlint failed, not the linted code
+    assert code == 1  # a finding on the file LibCST failed on, not a failure of bnlint
     found = by_file(diagnostics)
     assert found == {"bad.py": [("BNL000", 1)], "good.py": [("BNL003", FINDING_LINE)]}
-    assert "internal error" in next(d["message"] for d in diagnostics if d["code"] == "BNL000")
+    message = next(d["message"] for d in diagnostics if d["code"] == "BNL000")
+    assert message.startswith("cannot parse: LibCST's parser failed on this file (_Panic: called")
 
 
 @pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="file names must be UTF-8 there")

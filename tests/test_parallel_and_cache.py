@@ -72,9 +72,9 @@ def test_a_worker_that_dies_is_reported_and_the_run_goes_on(
     monkeypatch.setattr("bnlint.runner.lint_text", _explode_on_crash_files(engine.lint_text))
     code, found = _json(str(project), "--no-cache", "-j", "2")
     crashed = [d for d in found if d["filename"].endswith("crash_me.py")]
-    assert code == 2
-    assert [(d["code"], d["name"]) for d in crashed] == [("BNL000", "internal-error")]
-    assert "died" in crashed[0]["message"]
+    assert code == 1
+    assert [(d["code"], d["name"]) for d in crashed] == [("BNL000", "parse-error")]
+    assert "killed by SIGSEGV (segmentation fault)" in crashed[0]["message"]
     assert sum(1 for d in found if d["code"] == "BNL003") == 20
 
 

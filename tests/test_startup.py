@@ -13,17 +13,33 @@ CATALOG = Path(__file__).resolve().parent.parent / "bnlint" / "rules" / "catalog
 
 _PROBE = """
 import sys
+import bnlint.runner as runner
+
+
+def heavy():
+    return [
+        name for name in sys.modules
+        if name in ("libcst", "pathspec", "packaging", "pygls", "lsprotocol")
+        or name.startswith("bnlint.rules.bnl")
+    ]
+
+
+analyse = runner.analyse_file
+
+
+def analyse_and_tell(task, options, run, **more):  # in whichever process analyses the file
+    outcome = analyse(task, options, run, **more)
+    print("analysed", *heavy(), flush=True)
+    return outcome
+
+
+runner.analyse_file = analyse_and_tell
 from bnlint.cli import main
 try:
     main(["check", *sys.argv[1:]])
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(
-    name for name in sys.modules
-    if name in ("libcst", "pathspec", "packaging", "pygls", "lsprotocol")
-    or name.startswith("bnlint.rules.bnl")
-)
-print("exit", code, "heavy", heavy)
+print("exit", code, *heavy())
 """
 
 
@@ -34,11 +50,19 @@ def test_catalog_is_in_sync_with_the_rule_modules() -> None:
 
 
 def _probe(*arguments: str) -> str:
+    """``exit CODE heavy [MODULES]``: the exit code, and the heavy modules (LibCST, the rules,
+    pathspec, packaging, pygls) that the run imported, in its own process or in the one that analysed
+    the file."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *arguments], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    lines = done.stdout.strip().splitlines()
+    _, code, *heavy = lines[-1].split()
+    for line in lines:
+        if line.startswith("analysed"):
+            heavy.extend(line.split()[1:])
+    return f"exit {code} heavy {sorted(set(heavy))}"
 
 
 def _probe_source(tmp_path: Path, source: str) -> str:

@@ -34,7 +34,13 @@ KNOWN_KEYS: dict[str, type] = {
     "keras-version": str,
     "unsafe-fixes": bool,
     "cache-dir": str,
+    "timeout": float,
 }
+
+_TYPE_NAMES = {float: "number"}
+
+#: The default time limit for analysing one file, in seconds (``timeout``; 0 means no limit).
+DEFAULT_TIMEOUT = 20.0
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Settings:
     keras_version: str = "auto"
     unsafe_fixes: bool = False
     cache_dir: Optional[str] = None
+    timeout: float = DEFAULT_TIMEOUT
     project_root: Optional[Path] = None
     config_file: Optional[Path] = None
 
@@ -101,9 +108,12 @@ def _apply_table(settings: Settings, table: dict[str, Any], path: Path) -> None:
         if expected is None:
             known = ", ".join(sorted(KNOWN_KEYS))
             raise ConfigError(f"{path}: unknown key '{key}' in [tool.bnlint] (known keys: {known})")
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         if not isinstance(value, expected):
             raise ConfigError(
-                f"{path}: '{key}' must be a {expected.__name__}, not {type(value).__name__}"
+                f"{path}: '{key}' must be a {_TYPE_NAMES.get(expected, expected.__name__)}, "
+                f"not {type(value).__name__}"
             )
         if expected is list and not all(isinstance(item, str) for item in value):
             raise ConfigError(f"{path}: '{key}' must be a list of strings")
@@ -118,6 +128,8 @@ def _apply_table(settings: Settings, table: dict[str, Any], path: Path) -> None:
         if key == "per-file-ignores":
             for pattern, codes in value.items():
                 _check_codes(codes, f"{path}: per-file-ignores '{pattern}'")
+        if key == "timeout" and not 0 <= value < float("inf"):
+            raise ConfigError(f"{path}: 'timeout' must be a number of seconds >= 0 (0: no limit)")
         if key == "keras-version" and value not in KERAS_VERSIONS:
             raise ConfigError(f"{path}: keras-version must be one of {', '.join(KERAS_VERSIONS)}")
         setattr(settings, key.replace("-", "_"), value)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISREG
+from typing import Optional
 
 from bnlint.project.gitignore import GitIgnore
 
@@ -68,13 +71,45 @@ def is_excluded(path: Path, patterns: Iterable[str], root: Path) -> bool:
     return False
 
 
-def _is_special(path: Path) -> bool:
-    """Whether a found path is a FIFO, socket or device (reading it could block forever). A path that
-    cannot be inspected (a symlink loop, a dangling link) is not special: reading it reports why."""
+@dataclass(frozen=True)
+class PathProblem:
+    """A path that names no file bnlint can read (a symlink loop, a dangling link, a named pipe, an
+    unreadable folder...), and why, in words."""
+
+    path: Path
+    message: str
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def path_problem(path: Path) -> Optional[str]:
+    """Why ``path`` cannot be linted as a file or walked as a folder, or None when it can."""
     try:
-        return not S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return _unreachable(path, error)
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return f"not read: it is {kind}, not a regular file"
+
+
+def _unreachable(path: Path, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "cannot read: a symbolic link loop (too many levels of symbolic links)"
+    if os.path.islink(path) and error.errno in (errno.ENOENT, errno.ENOTDIR):
+        return (
+            f"cannot read: a dangling symbolic link (its target {os.readlink(path)} does not exist)"
+        )
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "cannot read: no such file or folder"
+    return f"cannot read: {error.strerror or error}"
 
 
 def _is_virtualenv(directory: str) -> bool:
@@ -86,38 +121,64 @@ def discover(
     excludes: Iterable[str],
     root: Path,
     force_exclude: bool = False,
+    problems: Optional[list[PathProblem]] = None,
 ) -> Iterator[Path]:
     """Files to lint, in a stable order. Files named explicitly are linted whatever their suffix
-    unless ``force_exclude`` applies the excludes to them too (as pre-commit needs)."""
+    unless ``force_exclude`` applies the excludes to them too (as pre-commit needs).
+
+    A path that cannot be read as a file or walked as a folder (named, or met while walking) is added
+    to ``problems`` (once) instead; without that list it is left out.
+    """
     patterns = list(excludes)
     seen: set[Path] = set()
+    found_problems = problems if problems is not None else []
+    reported: set[Path] = {problem.path for problem in found_problems}
+
+    def report(path: Path, message: str) -> None:
+        if path not in reported:
+            reported.add(path)
+            found_problems.append(PathProblem(path, message))
+
     for path in paths:
-        if path.is_dir():
-            found_files = _walk(path, patterns, root)
-        elif force_exclude and (
-            is_excluded(path, patterns, root)
-            or path.name in DEFAULT_EXCLUDES
-            or GitIgnore.for_path(path).is_ignored(path)
+        problem = path_problem(path)
+        is_folder = problem is None and os.path.isdir(path)
+        if (
+            not is_folder
+            and force_exclude
+            and (
+                is_excluded(path, patterns, root)
+                or path.name in DEFAULT_EXCLUDES
+                or GitIgnore.for_path(path).is_ignored(path)
+            )
         ):
             continue
-        else:
-            found_files = iter([path])
+        if problem is not None:
+            report(path, problem)
+            continue
+        found_files = _walk(path, patterns, root, report) if is_folder else iter([path])
         for found in found_files:
             if found not in seen:
                 seen.add(found)
                 yield found
 
 
-def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
+def _walk(
+    top: Path, patterns: list[str], root: Path, report: Callable[[Path, str], None]
+) -> Iterator[Path]:
     visited: set[tuple[int, int]] = set()
     gitignore = GitIgnore.for_path(top)
-    for directory, subdirectories, files in os.walk(top, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename) if error.filename else top
+        report(folder, f"cannot read the folder: {error.strerror or error}")
+
+    for directory, subdirectories, files in os.walk(top, onerror=unreadable, followlinks=False):
         try:
-            stat = os.stat(directory)
+            status = os.stat(directory)
         except OSError:
             subdirectories[:] = []
             continue
-        key = (stat.st_dev, stat.st_ino)
+        key = (status.st_dev, status.st_ino)
         if key in visited:
             subdirectories[:] = []
             continue
@@ -141,6 +202,8 @@ def _walk(top: Path, patterns: list[str], root: Path) -> Iterator[Path]:
                     continue
                 if ignores_here and gitignore.matches(file_path):
                     continue
-                if _is_special(file_path):
+                problem = path_problem(file_path)
+                if problem is not None:
+                    report(file_path, problem)
                     continue
                 yield file_path
