@@ -78,7 +78,11 @@ the base's BatchNormalization layers after unfreezing.""",
 Keras 2 and 3: after unfreeze + recompile + fit, 52/52 BatchNormalization layers of MobileNetV2
 overwrote their moving statistics. Keras 2: `base(x, training=False)` keeps them in inference mode
 (none changed). Keras 3.0 to 3.15: fit() passes its own `training` and it wins over the recorded
-value, so only `trainable = False` on the BatchNormalization layers works in both.""",
+value, so only `trainable = False` on the BatchNormalization layers works in both.
+`outer.trainable = True` on an outer model that was never frozen sets every layer inside trainable,
+a base frozen on its own included, in Keras 2 (tf_keras 2.21) and in Keras 3 on JAX; Keras 3 on
+TensorFlow skips that setter and changes nothing (observed with keras 3.15.1), so with
+`keras-version = "3"` it does not count as an unfreeze.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:

@@ -36,7 +36,7 @@ Flags `layer.trainable = True` on layers taken out of a model P (`P.layers[i]`, 
 `trainable = True` in between and P is itself a layer of what gets trained (called on inputs,
 in a `Sequential`, added with `add()`, compiled or trained). A model built from `P.input` /
 `P.output` holds P's layers directly, not P, so there the unfrozen layers do train and nothing is
-reported.""",
+reported. A freeze and an unfreeze in the two arms of one `if`/`else` do not follow each other.""",
         why_is_this_bad="""
 Unfreezing "the top 20 layers" of a frozen base model this way does not do what it says. In Keras 2
 the frozen parent wins: the model's `trainable = False` still excludes every one of its layers, so

@@ -47,7 +47,8 @@ model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="mse")  # a new optimi
 Keras 2 (tf_keras 2.21): `KeyError: The optimizer cannot recognize variable ...`. Keras 3:
 `Unknown variable` on TensorFlow, `optimizer_variables must be a list ... corresponding 1:1` on
 JAX. Legacy optimizers (`keras.optimizers.legacy.*`), which create their slots lazily, are not
-flagged.""",
+flagged, nor is multi-backend Keras (2.3 and older: the project pins standalone `keras` below 2.4 or
+the file imports its backend modules), where the crash was not observed.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
