@@ -16,15 +16,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Optional
 
 from bnlint.diagnostics import Diagnostic, Edit, Fix, Position
-from bnlint.engine import (
+from bnlint.engine import LintOptions, lint_text, parse_error
+from bnlint.fix_loop import (
     MAX_FIX_PASSES,
-    LintOptions,
     applicable,
     fix_key,
     fix_withheld,
-    lint_text,
     non_overlapping,
-    parse_error,
     parsing_fixes,
 )
 from bnlint.lines import apply_edits

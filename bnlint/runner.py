@@ -15,7 +15,6 @@ from typing import Optional
 from bnlint.diagnostics import Diagnostic
 from bnlint.engine import (
     LintOptions,
-    fix_text,
     forget_resolved_versions,
     internal_error,
     is_internal_error,
@@ -23,6 +22,7 @@ from bnlint.engine import (
     may_need_parse,
     parse_error,
 )
+from bnlint.fix_loop import fix_text
 from bnlint.isolation import (
     ISOLATED_FILE_BYTES,  # noqa: F401 - part of this module's interface
     analyse_guarded,

@@ -282,7 +282,7 @@ def test_fixes_that_do_not_settle_are_reported_on_stderr(
         "b = keras.layers.Dropout(0.5, trainable=False)\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr("bnlint.engine.MAX_FIX_PASSES", 0)
+    monkeypatch.setattr("bnlint.fix_loop.MAX_FIX_PASSES", 0)
     result = CliRunner().invoke(main, ["check", str(target), "--fix", "--no-cache"])
     assert "two_passes.py: fixes still produced new fixes after 0 passes" in result.stderr
     assert result.exit_code == 1

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bnlint import parse_in_parts
-from bnlint.engine import LintOptions, fix_text, is_internal_error, lint_text
+from bnlint.engine import LintOptions, is_internal_error, lint_text
+from bnlint.fix_loop import fix_text
 from tests.conftest import FIXTURES
 from tests.test_large_files import assert_parts_give_the_whole_tree
 

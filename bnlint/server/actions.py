@@ -16,7 +16,8 @@ from typing import Optional
 from lsprotocol import types
 
 from bnlint.diagnostics import Applicability, Diagnostic, Edit, Position
-from bnlint.engine import PARSE_ERROR_CODE, applicable
+from bnlint.engine import PARSE_ERROR_CODE
+from bnlint.fix_loop import applicable
 from bnlint.lines import split_lines
 from bnlint.server.analysis import fixed_cells, fixed_text
 from bnlint.server.context import DocumentContext

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from bnlint.diagnostics import Diagnostic
-from bnlint.engine import fix_text, lint_text, parse_error
+from bnlint.engine import lint_text, parse_error
+from bnlint.fix_loop import fix_text
 from bnlint.server.context import DocumentContext
 from bnlint.sources import NotebookCell
 
