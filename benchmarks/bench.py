@@ -9,7 +9,9 @@ interleaved repetitions and reports medians:
 - fixit on a sample of files (per-file rate, if fixit is installed);
 - one-file latency: a small Keras file against ``python -c "import libcst, click"``, and a file with
   nothing Keras in it against ``python -c "import click"``;
-- peak memory of a cold bnlint run (the whole process tree, sampled).
+- peak memory of a cold bnlint run (the whole process tree, sampled);
+- project summaries: how many imported modules a cold run summarised, how many of them it parsed
+  only for their summaries (the prefilter kept them out of linting), and the time that took.
 
 Usage::
 
@@ -97,18 +99,39 @@ def _parse_if_triggered(path: str) -> bool:
     return False
 
 
-def parsed_counts(files: Sequence[str]) -> tuple[int, int]:
-    """How many files the parse floor parses, and how many bnlint's prefilter lets through."""
+def parsed_files(files: Sequence[str]) -> tuple[int, set[str]]:
+    """How many files the parse floor parses, and the files bnlint's prefilter lets through."""
     from bnlint.engine import LintOptions, passes_prefilter
 
     options = LintOptions()
-    floor = ours = 0
+    floor = 0
+    ours: set[str] = set()
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as stream:
             text = stream.read()
         floor += any(word in text for word in FLOOR_TRIGGERS)
-        ours += passes_prefilter(text, options)
+        if passes_prefilter(text, options):
+            ours.add(str(Path(path).resolve()))
     return floor, ours
+
+
+def summary_figures(source: Path, linted: set[str], jobs: int) -> str:
+    """One cold run in this process (no cache): the project modules it summarised, how many of them
+    were parsed only for their summaries, and the time spent building them (summed over workers)."""
+    from bnlint.engine import LintOptions
+    from bnlint.project.config import Settings
+    from bnlint.runner import RunOptions, lint_paths
+
+    result = lint_paths([source], Settings(), LintOptions(), RunOptions(cache=False, jobs=jobs))
+    summarised = {str(Path(path).resolve()) for path in result.summarised}
+    analysis = sum(result.seconds.values())
+    share = result.summary_seconds / analysis if analysis else 0.0
+    return (
+        f"project summaries (cold, no cache): {len(summarised)} modules summarised, "
+        f"{len(summarised - linted)} of them parsed only for their summaries; "
+        f"{result.summary_seconds:.1f} s building them, {share:.0%} of the {analysis:.1f} s "
+        f"of analysis (both summed over workers)"
+    )
 
 
 def parse_floor(files: Sequence[str], jobs: int) -> None:
@@ -205,8 +228,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     source = build_corpus(args.corpus_dir)
     files = sorted(str(p) for p in source.rglob("*.py"))
     bnlint = [sys.executable, "-m", "bnlint"]
-    ruff = shutil.which("ruff")
-    fixit = shutil.which("fixit")
+    ruff = _tool("ruff")
+    fixit = _tool("fixit")
     work = Path(tempfile.mkdtemp(prefix="bnlint-bench-"))
     small = work / "small_keras.py"
     small.write_text(SMALL_KERAS_FILE)
@@ -219,10 +242,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(
         f"corpus: {len(files)} .py files from {len(WHEELS)} wheels; {args.jobs} jobs; {args.repeat} repetitions"
     )
-    floor_count, bnlint_count = parsed_counts(files)
+    floor_count, linted = parsed_files(files)
     print(
         f"parsed: {floor_count} files by the parse floor (a trigger word anywhere), "
-        f"{bnlint_count} by bnlint (a trigger word in code, not in comments or docstrings)"
+        f"{len(linted)} by bnlint (a trigger word in code, not in comments or docstrings)"
     )
     run([*bnlint, "check", str(source), "--exit-zero", "--cache-dir", str(warm_cache)])
     if ruff:
@@ -276,7 +299,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         [*bnlint, "check", str(source), "--exit-zero", "--no-cache"]
     )
 
+    summaries = summary_figures(source, linted, args.jobs)
+
     medians = {name: statistics.median(values) for name, values in measured.items()}
+    print(summaries)
     print()
     print("| measurement | median (s) | all runs (s) |")
     print("|---|---:|---|")
@@ -305,6 +331,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"\nfixit: {len(sample) / medians[name]:.1f} files/s on the sample")
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _tool(name: str) -> Optional[str]:
+    """A peer's command: the one installed beside this Python first (a venv not activated), then
+    the one on PATH."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
 
 
 def _timed(action: Callable[[], None]) -> float:

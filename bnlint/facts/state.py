@@ -126,6 +126,19 @@ class BuilderState:
             self.cond -= 1
 
     @contextlib.contextmanager
+    def swapped(self, **values: object) -> Iterator[None]:
+        """Set the builder's attributes ``values`` for the duration (the old ones come back after,
+        even when the body raises)."""
+        saved = {name: getattr(self, name) for name in values}
+        for name, value in values.items():
+            setattr(self, name, value)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+
+    @contextlib.contextmanager
     def context(self, **changes: object) -> Iterator[None]:
         saved = self.ctx
         self.ctx = replace(self.ctx, **changes)  # type: ignore[arg-type]

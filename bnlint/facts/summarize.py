@@ -71,14 +71,14 @@ class SummaryInterpreter(BuilderState):
     @contextlib.contextmanager
     def _scratch(self) -> Iterator[None]:
         """Analyses made only to summarise leave the module's facts as they were."""
-        saved = (self.facts, self.seen_calls, self.seen_attr_sets, self.pending, self.queued)
-        self.facts = Facts(module=self.module, imports=self.imports)
-        self.seen_calls, self.seen_attr_sets, self.pending = set(), {}, []
-        self.queued = set(self.queued)
-        try:
+        with self.swapped(
+            facts=Facts(module=self.module, imports=self.imports),
+            seen_calls=set(),
+            seen_attr_sets={},
+            pending=[],
+            queued=set(self.queued),
+        ):
             yield
-        finally:
-            self.facts, self.seen_calls, self.seen_attr_sets, self.pending, self.queued = saved
 
     def _class_summary(
         self, cls: UserClass, modes: CallModes, reach: BatchnormUnfreezes

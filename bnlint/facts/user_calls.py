@@ -65,39 +65,18 @@ class UserCallInterpreter(BuilderState):
             loop=None,
             loop_iter=None,
         )
-        saved = (
-            self.frame,
-            self.trace,
-            self.ctx,
-            self.cond,
-            self.stack,
-            self.returns,
-            self.inline_calls,
-            self.current_self,
-        )
-        self.frame, self.trace, self.ctx, self.cond, self.stack, self.returns = (
-            frame,
-            trace,
-            ctx,
-            0,
-            [node],
-            [[]],
-        )
-        self.inline_calls, self.current_self = [], self_obj if is_method else None
-        try:
+        with self.swapped(
+            frame=frame,
+            trace=trace,
+            ctx=ctx,
+            cond=0,
+            stack=[node],
+            returns=[[]],
+            inline_calls=[],
+            current_self=self_obj if is_method else None,
+        ):
             self.block(node.body)
             returned = self.returns[-1]
-        finally:
-            (
-                self.frame,
-                self.trace,
-                self.ctx,
-                self.cond,
-                self.stack,
-                self.returns,
-                self.inline_calls,
-                self.current_self,
-            ) = saved
         return trace, returned
 
     def agreed_arguments(self, function: UserFunction) -> dict[str, Value]:
