@@ -13,6 +13,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -82,13 +83,23 @@ def parse_requirement(text: str) -> Optional[Requirement]:
 def find_project_root(start: Path) -> Optional[Path]:
     """The nearest folder from ``start`` upwards that declares dependencies (stops at a git root)."""
     start = start.resolve()
-    directory = start if start.is_dir() else start.parent
-    for folder in [directory, *directory.parents]:
-        if _declares_dependencies(folder):
-            return folder
-        if (folder / ".git").exists():
-            return None
-    return None
+    return _project_root_from(start if start.is_dir() else start.parent)
+
+
+@lru_cache(maxsize=4096)
+def _project_root_from(folder: Path) -> Optional[Path]:
+    """``find_project_root`` for a resolved folder; remembered per folder, since a run asks for
+    every folder of a tree and each asks for its parents (``forget_project_roots`` starts afresh)."""
+    if _declares_dependencies(folder):
+        return folder
+    if (folder / ".git").exists() or folder.parent == folder:
+        return None
+    return _project_root_from(folder.parent)
+
+
+def forget_project_roots() -> None:
+    """Look at the folders again (their dependency files may have changed since the last run)."""
+    _project_root_from.cache_clear()
 
 
 def _declares_dependencies(folder: Path) -> bool:
