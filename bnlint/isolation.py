@@ -11,7 +11,10 @@ trigger word) is analysed here when the run is small: forking a worker for it wo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Optional, TypeVar
+from typing import TYPE_CHECKING, Optional, TypeVar
+
+if TYPE_CHECKING:
+    from bnlint.workers import Sharing
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,6 +36,7 @@ def analyse_guarded(
     timeout: Optional[float],
     failed: Callable[[T, str], R],
     here: Optional[Callable[[T], bool]] = None,
+    sharing: Optional[Sharing[R]] = None,
 ) -> Iterator[tuple[T, R, float]]:
     """(task, its result, seconds it took) for every task, in the tasks' order.
 
@@ -40,6 +44,7 @@ def analyse_guarded(
     each under ``timeout`` seconds (None: no limit), files larger than ``ISOLATED_FILE_BYTES`` last
     and one at a time. A task whose analysis crashed or ran out of time gives ``failed(task, what
     happened)``. When no worker process can be started, everything runs here and a warning says so.
+    ``sharing`` passes what a worker learnt on to the others (see ``workers.Sharing``).
     """
     import time
 
@@ -68,6 +73,7 @@ def analyse_guarded(
             [sizes[index] for index in indices],
             timeout,
             one_process_per_item,
+            sharing,
         )
         if mapped.unisolated is not None and not warned:
             _warn_unisolated(mapped.unisolated)

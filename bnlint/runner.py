@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from bnlint.diagnostics import Diagnostic
 from bnlint.engine import (
@@ -33,6 +33,9 @@ from bnlint.project.discovery import PathProblem, discover
 from bnlint.project.imports import forget_layout
 from bnlint.project.summaries import FileSummaries, ProjectSummaries
 from bnlint.sources import SourceError, decode_python
+
+if TYPE_CHECKING:
+    from bnlint.workers import Sharing
 
 #: Files per worker process: fewer files run on one worker (a second one would cost more than it saves).
 MIN_FILES_PER_WORKER = 16
@@ -226,7 +229,8 @@ def lint_paths(
         _preload(options)
     here = functools.partial(_needs_no_parse, options=options) if jobs == 1 else None
     sizes = [_size(task) for task in tasks]
-    guarded = analyse_guarded(analyse, tasks, sizes, jobs, run.timeout, _failed, here)
+    sharing = _summary_sharing(run_id) if jobs > 1 else None
+    guarded = analyse_guarded(analyse, tasks, sizes, jobs, run.timeout, _failed, here, sharing)
     for task, outcome, seconds in guarded:
         result.seconds[task.name] = seconds
         _take(outcome, task, cache, result)
@@ -235,6 +239,21 @@ def lint_paths(
         cache.save()
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
+
+
+def _summary_sharing(run_id: int) -> Sharing[FileOutcome]:
+    """Workers tell each other the summaries they build, so that a cold run builds each about once."""
+    from bnlint.workers import Sharing
+
+    return Sharing(_new_summaries, functools.partial(_hear_summaries, run_id=run_id))
+
+
+def _new_summaries(outcome: FileOutcome) -> Optional[dict[str, dict]]:
+    return outcome.summaries or None
+
+
+def _hear_summaries(entries: dict[str, dict], run_id: int) -> None:
+    _project_summaries(run_id).hear(entries)
 
 
 def _failed(task: FileTask, message: str) -> FileOutcome:

@@ -54,6 +54,16 @@ class TimedOut:
 Failure = Union[WorkerCrash, TimedOut]
 
 
+@dataclass(frozen=True)
+class Sharing(Generic[R]):
+    """What workers learn from each other's results: ``news(result)`` is what a result holds for the
+    other workers (None: nothing), and a worker ``hear``s the news of the others with its next chunk
+    (such as the summaries another worker has built meanwhile)."""
+
+    news: Callable[[R], Any]
+    hear: Callable[[Any], None]
+
+
 @dataclass
 class Mapped(Generic[R]):
     """The result (or failure) of each item, in the items' order, and the seconds each one took.
@@ -85,6 +95,7 @@ def run_in_workers(
     costs: Optional[Sequence[int]] = None,
     timeout: Optional[float] = None,
     one_process_per_item: bool = False,
+    sharing: Optional[Sharing[R]] = None,
 ) -> Mapped[R]:
     """Run ``function`` on every item, on ``jobs`` worker processes.
 
@@ -93,9 +104,10 @@ def run_in_workers(
     size), the costliest items start first and the chunks carry about equal costs. With
     ``one_process_per_item``, every item gets a fresh process (for items whose memory must be given
     back before the next one starts). When the platform cannot start a process at all, the items run
-    in this process and ``unisolated`` says why.
+    in this process and ``unisolated`` says why. With ``sharing``, the news of each result reaches
+    the other workers.
     """
-    pool = _Pool(function, items, max(1, jobs), timeout, one_process_per_item)
+    pool = _Pool(function, items, max(1, jobs), timeout, one_process_per_item, sharing)
     if one_process_per_item:
         chunks = [[index] for index in range(len(items))]
     else:
@@ -122,18 +134,28 @@ def plan_chunks(costs: Sequence[int], jobs: int) -> list[list[int]]:
     return chunks
 
 
-def _serve(function: Callable[[Any], Any], items: Sequence[Any], channel: Channel) -> None:
-    """A worker's loop: run the items of each chunk received, send each result as soon as it is known."""
+def _serve(
+    function: Callable[[Any], Any],
+    items: Sequence[Any],
+    hear: Optional[Callable[[Any], None]],
+    channel: Channel,
+) -> None:
+    """A worker's loop: hear the news that comes with each chunk, run the chunk's items, send each
+    result as soon as it is known."""
     # Ctrl-C is the parent's to handle (it stops its workers); only a main thread may say so.
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
-            chunk = channel.recv()
+            message = channel.recv()
         except (EOFError, OSError):
             return
-        if chunk is None:
+        if message is None:
             return
+        chunk, news = message
+        for told in news if hear is not None else ():
+            with contextlib.suppress(Exception):  # news only saves work: without it, work is redone
+                hear(told)
         for index in chunk:
             started = time.perf_counter()
             try:
@@ -153,24 +175,33 @@ def _serve(function: Callable[[Any], Any], items: Sequence[Any], channel: Channe
 class _Worker:
     """One worker process and the items it was given and has not answered yet."""
 
-    def __init__(self, function: Callable[[Any], Any], items: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        function: Callable[[Any], Any],
+        items: Sequence[Any],
+        hear: Optional[Callable[[Any], None]] = None,
+    ) -> None:
         from bnlint.processes import start_worker
 
-        self.process: Worker = start_worker(functools.partial(_serve, function, items))
+        self.process: Worker = start_worker(functools.partial(_serve, function, items, hear))
         self.channel = self.process.channel
         self.running: deque[int] = deque()
         self.since = time.monotonic()
+        #: How much of the pool's news this worker has been told.
+        self.heard = 0
 
     def fileno(self) -> int:
         """What the pool waits on."""
         return self.process.fileno()
 
-    def give(self, chunk: list[int]) -> bool:
-        """Send a chunk; False when the worker can no longer take it."""
+    def give(self, chunk: list[int], news: Sequence[Any] = ()) -> bool:
+        """Send a chunk, with the news it has not heard yet (from ``news``, all the news so far);
+        False when the worker can no longer take it."""
         try:
-            self.channel.send(chunk)
+            self.channel.send((chunk, list(news[self.heard :])))
         except (OSError, ValueError):
             return False
+        self.heard = len(news)
         self.running.extend(chunk)
         self.since = time.monotonic()
         return True
@@ -217,10 +248,12 @@ class _Pool(Generic[T, R]):
     jobs: int
     timeout: Optional[float]
     one_process_per_item: bool
+    sharing: Optional[Sharing[R]] = None
     results: list[Any] = field(init=False)
     seconds: list[float] = field(init=False)
     refusal: str = field(init=False, default="")
     retried: set[int] = field(init=False, default_factory=set)
+    news: list[Any] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.items)
@@ -250,7 +283,11 @@ class _Pool(Generic[T, R]):
                     if not self._receive(worker, now, pending):
                         workers.remove(worker)
                     elif not worker.running:
-                        if pending and not self.one_process_per_item and worker.give(pending[0]):
+                        if (
+                            pending
+                            and not self.one_process_per_item
+                            and worker.give(pending[0], self.news)
+                        ):
                             pending.popleft()
                             continue
                         worker.stop()
@@ -269,13 +306,14 @@ class _Pool(Generic[T, R]):
     def _start(self, pending: deque[list[int]]) -> Optional[_Worker]:
         """A new worker running the first pending chunk, or None when no process can be started
         (``refusal`` says why)."""
+        hear = self.sharing.hear if self.sharing is not None else None
         for _ in range(3):
             try:
-                worker = _Worker(self.function, self.items)
+                worker = _Worker(self.function, self.items, hear)
             except OSError as error:
                 self.refusal = error.strerror or str(error)
                 return None
-            if worker.give(pending[0]):
+            if worker.give(pending[0], self.news):
                 pending.popleft()
                 return worker
             worker.kill()
@@ -309,6 +347,10 @@ class _Pool(Generic[T, R]):
         self.results[index] = value
         self.seconds[index] = seconds
         worker.since = now
+        if self.sharing is not None and not isinstance(value, WorkerCrash):
+            news = self.sharing.news(value)
+            if news is not None:
+                self.news.append(news)
         return True
 
     def _overran(self, worker: _Worker, now: float, pending: deque[list[int]]) -> bool:

@@ -9,13 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bnlint import engine, runner
 from bnlint.rules import rules_by_code
-from bnlint.workers import WorkerCrash, map_in_workers, plan_chunks
+from bnlint.workers import Sharing, WorkerCrash, map_in_workers, plan_chunks, run_in_workers
 from tests.conftest import run_cli
 
 BAD = "from tensorflow import keras\n\nlayer = keras.layers.Dropout(0.5, trainable=False)\n"
@@ -101,6 +102,30 @@ def test_map_in_workers_starts_the_costliest_items_first_and_keeps_the_order() -
 
 def _times_ten(item: int) -> int:
     return item * 10
+
+
+#: What a worker process has heard from the others (each forked worker has its own copy).
+_HEARD: list[int] = []
+
+
+def _hear(news: int) -> None:
+    _HEARD.append(news)
+
+
+def _pid_and_heard(item: int) -> tuple[int, list[int]]:
+    time.sleep(0.01)
+    return os.getpid(), list(_HEARD)
+
+
+@needs_fork
+def test_workers_hear_what_the_other_workers_results_tell() -> None:
+    """How a cold run shares summaries: the news of a result reaches the other workers."""
+    sharing = Sharing(news=lambda result: result[0], hear=_hear)
+    mapped = run_in_workers(_pid_and_heard, list(range(40)), jobs=2, sharing=sharing)
+    pids = {pid for pid, _ in mapped.results}
+    assert len(pids) == 2
+    assert any(told != pid for pid, heard in mapped.results for told in heard)
+    assert _HEARD == []  # this process was told nothing
 
 
 def test_a_failing_rule_is_an_internal_error_and_the_other_rules_still_report(

@@ -20,6 +20,7 @@ from typing import Optional
 PROJECT_MARKERS = ("pyproject.toml", ".git")
 
 
+@lru_cache(maxsize=16384)
 def resolve_module(name: str, importer: Path, level: int = 0) -> Optional[Path]:
     """The file that ``import name`` (``level`` dots for a relative import) means in ``importer``'s
     project: ``name.py`` or ``name/__init__.py`` under the first search root that has it."""
@@ -79,6 +80,7 @@ def _module_file(root: Path, parts: tuple[str, ...]) -> Optional[Path]:
 
 def forget_layout() -> None:
     """Look at the disk again (files may have been added or removed since the last run)."""
+    resolve_module.cache_clear()
     search_roots.cache_clear()
     project_root.cache_clear()
     _module_file.cache_clear()

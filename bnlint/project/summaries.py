@@ -115,6 +115,9 @@ class ProjectSummaries:
         #: The modules this process parsed (in part) to summarise them.
         self.parsed_paths: set[str] = set()
         self._codes: dict[str, Optional[str]] = {}
+        self._module_words: dict[tuple[Path, tuple[str, ...], int], frozenset[str]] = {}
+        #: Entries that other worker processes of the run built (path -> entry, as cached).
+        self._heard: dict[str, dict] = {}
 
     def refresh(self) -> None:
         """Look at the files again (a long-lived process, such as the language server, between
@@ -124,6 +127,8 @@ class ProjectSummaries:
         forget_layout()
         self._digests.clear()
         self._codes.clear()
+        self._module_words.clear()
+        self._heard.clear()
         self._texts.clear()
         self._outlines.clear()
         self._built = {
@@ -153,6 +158,16 @@ class ProjectSummaries:
         """The summaries built since the last call (for the parent process to cache)."""
         entries, self.new_entries = self.new_entries, {}
         return entries
+
+    def hear(self, entries: dict[str, dict]) -> None:
+        """Take in summaries another process of the run built (``take_new_entries`` there): they are
+        used like cached ones, so that they are not built again here."""
+        for path, entry in entries.items():
+            known = self._heard.get(path)
+            if known is not None and known["digest"] == entry["digest"]:
+                known["names"].update(entry["names"])
+            else:
+                self._heard[path] = {"digest": entry["digest"], "names": dict(entry["names"])}
 
     def member(self, path: str, name: str) -> Optional[_Built]:
         """The summary of ``name`` in the module at ``path``, with its dependencies (None:
@@ -186,12 +201,11 @@ class ProjectSummaries:
         return built
 
     def _from_store(self, path: str, name: str, digest: str) -> Optional[_Built]:
-        entry = self.store.get_summary(path) if self.store is not None else None
-        if not isinstance(entry, dict) or entry.get("digest") != digest:
-            return None
-        names = entry.get("names")
-        found = names.get(name) if isinstance(names, dict) else None
-        if not isinstance(found, dict):
+        """The summary of ``name`` that another worker built or the cache holds, when still valid."""
+        found = _stored_name(self._heard.get(path), name, digest)
+        if found is None and self.store is not None:
+            found = _stored_name(self.store.get_summary(path), name, digest)
+        if found is None:
             return None
         deps = found.get("deps")
         if not isinstance(deps, dict) or not self.still_valid(deps):
@@ -252,15 +266,23 @@ class ProjectSummaries:
         found: set[str] = set()
         for name, level in imported_modules(code):
             path = resolve_module(name, importer, level)
-            if path is None or path == importer:
-                continue
-            module_code = self._module_code(str(path))
-            if module_code is None:
-                continue
-            found.update(word for word in words if word in module_code)
-            if depth > 1:
-                found |= self.words_behind(path, module_code, words, depth - 1)
+            if path is not None and path != importer:
+                found |= self._words_of_module(path, words, depth)
         return found
+
+    def _words_of_module(self, path: Path, words: tuple[str, ...], depth: int) -> frozenset[str]:
+        """The ``words`` in a project module and, ``depth - 1`` deep, in those it imports (once
+        per run: many files import the same modules)."""
+        key = (path, words, depth)
+        if key not in self._module_words:
+            module_code = self._module_code(str(path))
+            found: set[str] = set()
+            if module_code is not None:
+                found = {word for word in words if word in module_code}
+                if depth > 1:
+                    found |= self.words_behind(path, module_code, words, depth - 1)
+            self._module_words[key] = frozenset(found)
+        return self._module_words[key]
 
     def _module_code(self, path: str) -> Optional[str]:
         """A module's code without comments and docstrings, once per run (None: unreadable)."""
@@ -270,6 +292,15 @@ class ProjectSummaries:
             text = self._text(path)
             self._codes[path] = code_only(text) if text is not None else None
         return self._codes[path]
+
+
+def _stored_name(entry: object, name: str, digest: str) -> Optional[dict]:
+    """What a stored entry of a module (of content ``digest``) holds about ``name``, if anything."""
+    if not isinstance(entry, dict) or entry.get("digest") != digest:
+        return None
+    names = entry.get("names")
+    found = names.get(name) if isinstance(names, dict) else None
+    return found if isinstance(found, dict) else None
 
 
 @dataclass
