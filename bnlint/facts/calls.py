@@ -139,7 +139,7 @@ def _layer_list_call(name: str, values: list[Value]) -> Value:
     if name != "range" or not 1 <= len(values) <= 2:
         return None
     counts = [value for value in values if isinstance(value, LayerCount)]
-    if not counts or any(count.owner is not counts[0].owner for count in counts):
+    if any(count.owner is not counts[0].owner for count in counts):
         return None
     bounds = [
         _index_bound(value) for value in ([Const(0), *values] if len(values) == 1 else values)
@@ -147,7 +147,19 @@ def _layer_list_call(name: str, values: list[Value]) -> Value:
     if any(bound is False for bound in bounds):
         return None
     start, stop = bounds
-    return IndexRange(counts[0].owner, Span(start or None, stop))  # type: ignore[arg-type]
+    if counts:
+        return IndexRange(counts[0].owner, Span(start or None, stop))  # type: ignore[arg-type]
+    return _literal_range(start, stop)  # type: ignore[arg-type]
+
+
+def _literal_range(start: int, stop: int) -> Optional[IndexRange]:
+    """``range(-25, 0)``, literal ints counting from the end, as indices into whatever layer list
+    they index: its last 25 layers. Other literal ranges (``range(10)``, mostly epochs) are unknown."""
+    if start < 0 and stop == 0:
+        return IndexRange(None, Span(start, None))
+    if start < 0 and start < stop < 0:
+        return IndexRange(None, Span(start, stop))
+    return None
 
 
 def _index_bound(value: Value) -> object:

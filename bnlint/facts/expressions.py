@@ -186,7 +186,9 @@ class ExpressionInterpreter(BuilderState):
                 return Layers(owner.owner, Span())
             if span is not None:
                 return Layers(owner.owner, _narrowed(owner.span, span))
-            if index_range is not None and index_range.owner is owner.owner:
+            if index_range is not None and (
+                index_range.owner is None or index_range.owner is owner.owner
+            ):
                 return self.part(owner.owner, ("range", id(node)), node, index_range.span)
             key = index_literal.value if index_literal is not None else ("expr", id(node))
             return self.part(owner.owner, ("index", key), node)

@@ -21,8 +21,12 @@ class KerasCallInterpreter(BuilderState):
     ) -> Value:
         values = {id(arg): value for arg, value in args}
 
-        def arg_value(name: str, index: Optional[int]) -> tuple[Optional[cst.Arg], Value]:
+        def arg_value(
+            name: str, index: Optional[int], old_name: Optional[str] = None
+        ) -> tuple[Optional[cst.Arg], Value]:
             arg = keyword(node, name)
+            if arg is None and old_name is not None:
+                arg = keyword(node, old_name)
             if arg is None and index is not None:
                 arg = positional(node, index)
             return arg, (values.get(id(arg)) if arg is not None else None)
@@ -59,8 +63,8 @@ class KerasCallInterpreter(BuilderState):
                 kind="model", node=node, keras_class=canonical, origin="functional", label="Model"
             )
             self.facts.models.append(model)
-            _, inputs = arg_value("inputs", 0)
-            _, outputs = arg_value("outputs", 1)
+            _, inputs = arg_value("inputs", 0, "input")  # Keras 1 named them input= and output=
+            _, outputs = arg_value("outputs", 1, "output")
             if outputs is None:
                 model.members_complete = False
             graphs: dict[int, tuple[Obj, cst.CSTNode]] = {}

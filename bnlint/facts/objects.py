@@ -247,9 +247,10 @@ class LayerCount:
 
 @dataclass(frozen=True)
 class IndexRange:
-    """``range(a, len(M.layers))`` and the like: indices into ``M.layers`` over a span."""
+    """``range(a, len(M.layers))`` and the like: indices into ``M.layers`` over a span; without an
+    owner, literal bounds that index any layer list alike (``range(-25, 0)``: its last 25)."""
 
-    owner: Obj
+    owner: Optional[Obj]
     span: Span
 
 
