@@ -40,9 +40,9 @@ class BaseBatchnormUpdatesWhenUnfrozen(Rule):
 Flags a pretrained base model (from `keras.applications`, `load_model`, a `get_layer` of one, or an
 alias or `self.` attribute of one) that is put into an outer model in training mode, as
 `base(x)` without `training=`, `Sequential([base, ...])` or `model.add(base)`, or an outer
-functional model built on the base's own graph (`Model(base.input, head(base.output))`, which holds
-the base's layers directly so that no `training=False` can be passed; reported on the `base.output`
-the model is built from), when the base is unfrozen later: `base.trainable = True`, its layers set
+functional model built on the base's own graph (`Model(base.input, head(base.output))`, or Keras 1's
+`Model(input=..., output=...)`, which holds the base's layers directly so that no `training=False` can
+be passed; reported on the `base.output` the model is built from), when the base is unfrozen later: `base.trainable = True`, its layers set
 trainable in a loop, or a loop over the outer model's layers that reaches the base's layers.
 Not flagged: an unfreeze that leaves every BatchNormalization layer frozen (a loop that skips them
 or freezes them again, one named layer that is not one), a base known to have no

@@ -36,8 +36,9 @@ Flags `layer.trainable = True` in a loop over the layers of a pretrained base mo
 (`keras.applications`, `load_model`, a `get_layer` of one, a model whose weights were loaded with
 `load_weights` before the loop) when BatchNormalization layers are not skipped. The layers of an outer
 functional model built on the base's graph (`Model(base.input, head(base.output))`) are the base's
-layers too, and index loops (`for i in range(len(model.layers)): model.layers[i].trainable = True`)
-count. Slices that reach only the head layers added after the base (`model.layers[-2:]` over a
+layers too (also when written with Keras 1's `Model(input=..., output=...)` keywords), and index loops
+count: `for i in range(len(model.layers)): model.layers[i].trainable = True`, and loops counting from
+the end such as `for i in range(-25, 0)`. Slices that reach only the head layers added after the base (`model.layers[-2:]` over a
 two-layer head) are silent. What counts as skipping: `if not isinstance(layer, BatchNormalization)`,
 `if isinstance(layer, BatchNormalization): continue` (also with a tuple of classes), an `else` of
 `if isinstance(layer, BatchNormalization)`, `layer.trainable = not isinstance(layer, BatchNormalization)`,
