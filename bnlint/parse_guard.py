@@ -31,6 +31,10 @@ _STRINGS_AND_COMMENTS = re.compile(
     r"\'\'\'[\s\S]*?\'\'\'|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|#[^\r\n]*"
 )
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+#: A line that starts a new top-level statement.
+_TOP_LEVEL_LINE = re.compile(r"[\r\n][A-Za-z_@]")
+#: One link of a chain: an attribute access, or a call or subscript right after another one.
+_CHAIN_LINK = re.compile(r"\.\s*[A-Za-z_]|[)\]][\s\\]*[(\[]")
 
 
 def needs_precheck(text: str) -> bool:
@@ -131,7 +135,9 @@ def precheck(text: str) -> tuple[Optional[Problem], bool]:
         if error.lineno is None and "null bytes" in message:  # no position before Python 3.12
             return (message, *position_of(text, text.find("\0"))), True
         if not fatal and error.lineno and needs_precheck(text):
-            too_deep = _too_deep_before(text, error.lineno)
+            too_deep = _too_deep_before(text, error.lineno) or _long_chain_up_to(
+                text, error.lineno, message
+            )
             if too_deep is not None:
                 return too_deep, True
         return (message, error.lineno or 1, error.offset or 1), fatal
@@ -159,8 +165,37 @@ def _too_deep_before(text: str, row: int) -> Optional[Problem]:
     except (SyntaxError, ValueError):
         return None
     except (RecursionError, MemoryError):
-        return _too_deep(None), row, 1
+        risky = risk_offset(before)
+        return _too_deep(None), position_of(text, risky)[0] if risky is not None else row, 1
     return (_too_deep(depth), deepest_row, 1) if depth > MAX_NESTING else None
+
+
+def _long_chain_up_to(text: str, row: int, message: str) -> Optional[Problem]:
+    """A chain of more than ``MAX_NESTING`` attribute accesses, calls or subscripts (``a.a.a...``,
+    ``f()()()...``, ``x[0][0]...``) in the statement CPython found a syntax error in (``message``, at
+    line ``row``; a bracket that "was never closed" there runs on to the next top-level line):
+    neither CPython nor LibCST gives a tree of the broken statement, and LibCST would take minutes on
+    the chain before it reaches the error. The links are counted, not parsed, so separate chains in
+    one statement add up: at worst a broken file is reported as too deeply nested rather than with
+    its syntax error."""
+    risky = risk_offset(text)
+    if risky is None:
+        return None
+    risky_row = position_of(text, risky)[0]
+    if risky_row > row:
+        return None
+    start = text.rfind("\n", 0, risky) + 1
+    if "never closed" in message:
+        end = len(text)
+    else:
+        ends = [match.end() for match in _NEWLINE.finditer(text)]
+        end = ends[row - 1] if row - 1 < len(ends) else len(text)
+    next_statement = _TOP_LEVEL_LINE.search(text, start + 1, end)
+    if next_statement is not None:
+        end = next_statement.start()
+    code = _STRINGS_AND_COMMENTS.sub("", text[start:end])
+    links = sum(1 for _ in _CHAIN_LINK.finditer(code))
+    return (_too_deep(None), risky_row, 1) if links > MAX_NESTING else None
 
 
 def _too_deep(depth: Optional[int]) -> str:
