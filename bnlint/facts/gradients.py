@@ -10,6 +10,7 @@ from typing import Optional
 
 import libcst as cst
 
+from bnlint.facts.nodes import visit_code
 from bnlint.facts.objects import Obj
 
 #: Attributes that hold a model's variables.
@@ -56,7 +57,7 @@ class GradientTargets:
         self.module = module
         visitor = _Assignments({id(t) for tape in tapes for t in tape.gradient_targets})
         if visitor.targets:
-            module.visit(visitor)
+            visit_code(module, visitor)
         self._scopes = visitor.scope_of
 
     def weight_owners(self, tape: Obj) -> Optional[set[str]]:

@@ -92,3 +92,17 @@ def code_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             for item in value:
                 if type(item) in NODE_TYPES:
                     yield item
+
+
+def visit_code(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a read-only visitor, over the nodes that can hold code only.
+
+    LibCST's own ``visit`` rebuilds (and validates) every node it passes, even for a visitor that
+    changes nothing, which costs about as much as parsing the module again; this walk only reads.
+    ``visit_X`` returning False skips the node's children, as in LibCST; trivia nodes (whitespace,
+    brackets, punctuation, comments) are not visited.
+    """
+    if visitor.on_visit(node):
+        for child in code_children(node):
+            visit_code(child, visitor)
+    visitor.on_leave(node)

@@ -10,6 +10,7 @@ import libcst as cst
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts.imports import ImportTable, dotted_name
+from bnlint.facts.nodes import visit_code
 from bnlint.facts.values import has_star_args, keyword, positional
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
@@ -221,7 +222,7 @@ AttributeError), and `tf.contrib` does not exist in TF 2 (use `tf_slim`).""",
         if any(call.canonical == "tensorflow.GradientTape" for call in context.facts.calls):
             return  # eager / tf.function training runs the updates as they are created
         scan = _FileScan(context.module, context.facts.imports, canonicals)
-        context.module.visit(scan)
+        visit_code(context.module, scan)
         first = scan.first_candidate
         if first is None or not scan.builds_train_op or scan.runs_updates:
             return

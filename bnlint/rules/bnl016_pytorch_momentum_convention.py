@@ -9,6 +9,7 @@ from typing import Optional
 import libcst as cst
 
 from bnlint.diagnostics import Applicability, Severity
+from bnlint.facts.nodes import visit_code
 from bnlint.facts.values import keyword, positional
 from bnlint.rules.base import Finding, FixProposal, NodeEdit, Rule, RuleContext, RuleDoc
 
@@ -142,7 +143,7 @@ def module_constants(module: cst.Module) -> dict[str, Decimal]:
     if not found:
         return found
     counter = _BindingCounter(set(found))
-    module.visit(counter)
+    visit_code(module, counter)
     return {name: value for name, value in found.items() if counter.counts.get(name, 0) == 1}
 
 

@@ -8,6 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from bnlint.diagnostics import Severity
+from bnlint.facts.nodes import visit_code
 from bnlint.facts.objects import Obj
 from bnlint.facts.queries import is_keras_object, short_code, torch_backend_possible
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc, by_keras_version
@@ -76,7 +77,7 @@ and keras 3.15.1).""",
 def _reads_training(module: cst.Module) -> bool:
     """Whether the file reads ``<something>.training`` anywhere: then it is a flag of its own."""
     finder = _TrainingReads()
-    module.visit(finder)
+    visit_code(module, finder)
     return finder.reads
 
 
