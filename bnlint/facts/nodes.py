@@ -106,3 +106,27 @@ def visit_code(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         for child in code_children(node):
             visit_code(child, visitor)
     visitor.on_leave(node)
+
+
+#: Nodes whose ``value`` is a word of the code: a name, the text of a string.
+_WORD_NODES = frozenset({cst.Name, cst.SimpleString, cst.FormattedStringText})
+
+
+def code_words(node: cst.CSTNode) -> Iterator[str]:
+    """The words of ``node``'s code, comments left out: every name (attribute names included), the
+    text of every string, and ``callee(`` for each call of a name or attribute (``Model(`` for
+    ``keras.Model(...)``), so that a pattern written for the code's text can be tried on them
+    without generating that text."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind in _WORD_NODES:
+            yield current.value  # type: ignore[attr-defined]
+        elif kind is cst.Call:
+            callee = current.func  # type: ignore[attr-defined]
+            if type(callee) is cst.Attribute:
+                callee = callee.attr
+            if type(callee) is cst.Name:
+                yield callee.value + "("
+        stack.extend(reversed(list(code_children(current))))

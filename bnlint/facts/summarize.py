@@ -23,6 +23,7 @@ from bnlint.facts.events import (
 )
 from bnlint.facts.forwarding import training_parameter
 from bnlint.facts.guards import GuardReader
+from bnlint.facts.nodes import code_words
 from bnlint.facts.objects import Obj, UserClass, UserFunction, Value
 from bnlint.facts.queries import CallModes, layer_names
 from bnlint.facts.results import Facts
@@ -95,7 +96,7 @@ class SummaryInterpreter(BuilderState):
             (name, self._function_summary(method, cls.instance, modes, reach))
             for name, method in cls.methods.items()
             if name not in _UNSUMMARISED_METHODS
-            and _METHOD_MATTERS.search(self.module.code_for_node(method.node))
+            and any(_METHOD_MATTERS.search(word) for word in code_words(method.node))
         )
         instance = cls.instance
         init_trace = self.init_traces.get(id(cls))

@@ -20,11 +20,21 @@ from typing import Optional
 PROJECT_MARKERS = ("pyproject.toml", ".git")
 
 
-@lru_cache(maxsize=16384)
 def resolve_module(name: str, importer: Path, level: int = 0) -> Optional[Path]:
     """The file that ``import name`` (``level`` dots for a relative import) means in ``importer``'s
     project: ``name.py`` or ``name/__init__.py`` under the first search root that has it."""
-    folder = importer.resolve().parent
+    return _resolve_from(name, _folder_of(importer), level)
+
+
+@lru_cache(maxsize=8192)
+def _folder_of(importer: Path) -> Path:
+    """The real folder of a file (symbolic links followed), once per file and run: the files of a
+    folder ask for the same imports, and resolving a path costs a system call per component."""
+    return importer.resolve().parent
+
+
+@lru_cache(maxsize=16384)
+def _resolve_from(name: str, folder: Path, level: int) -> Optional[Path]:
     if level > 0:
         for _ in range(level - 1):
             folder = folder.parent
@@ -80,7 +90,8 @@ def _module_file(root: Path, parts: tuple[str, ...]) -> Optional[Path]:
 
 def forget_layout() -> None:
     """Look at the disk again (files may have been added or removed since the last run)."""
-    resolve_module.cache_clear()
+    _folder_of.cache_clear()
+    _resolve_from.cache_clear()
     search_roots.cache_clear()
     project_root.cache_clear()
     _module_file.cache_clear()

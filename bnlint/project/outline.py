@@ -70,7 +70,9 @@ class Outline:
         name the module imports, may depend on anything); None when that code cannot build,
         train or change a Keras object (no word of ``RELEVANT`` in it)."""
         if name not in self.definitions:
-            return self.text if RELEVANT.search(self.text) else None
+            if _literal_constant(self.text, name) or not RELEVANT.search(self.text):
+                return None
+            return self.text
         wanted = {name}
         queue = [self.definitions[name]]
         while queue and len(wanted) < MAX_REFERENCED:
@@ -89,3 +91,27 @@ class Outline:
             for statement in _imports_in(self.text[chunk.start : chunk.end])
         ]
         return "".join([*imports, *definitions])
+
+
+#: A string, number, True, False or None at the start of an assigned value.
+_SCALAR = re.compile(r"[ \t]*(?:[rRbBuUfF]{0,2}[\"']|[-+]?\.?\d|(?:True|False|None)\b)")
+
+
+def _literal_constant(text: str, name: str) -> bool:
+    """Whether ``name`` is a module constant that holds a string, number, True, False or None:
+    assigned once, at the top level, to one such literal on one line, and bound in no other way (``import``,
+    ``as``, ``for``, ``global``, a keyword argument of the same name all count as other ways)."""
+    word = re.escape(name)
+    assignments = list(re.finditer(rf"(?<![\w.]){word}[ \t]*(?::[^=\n]+)?=(?!=)", text))
+    if len(assignments) != 1:
+        return False
+    only = assignments[0]
+    if only.start() > 0 and text[only.start() - 1] != "\n":
+        return False
+    if re.search(rf"\b(?:import|as|for|global|nonlocal|del)\b[^\n]*\b{word}\b", text):
+        return False
+    line_end = text.find("\n", only.end())
+    value = text[only.end() : line_end if line_end >= 0 else len(text)]
+    if "(" in value or " if " in value or value.rstrip().endswith("\\"):
+        return False  # more than one literal: a call, a conditional, a continued line
+    return _SCALAR.match(value) is not None
