@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Optional
@@ -25,27 +24,28 @@ MAX_INLINE_DEPTH = 4
 MAX_STEPS = 200_000
 
 
-_NAME = re.compile(r"(?<![\w.])(def\s+)?([A-Za-z_]\w*)(\s*\()?|\.([A-Za-z_]\w*)(\s*\()?")
+_WORD_CHARACTER = re.compile(r"\w")
+_CALLED = re.compile(r"\s*\(")
+_DEF_BEFORE = re.compile(r"(?<![\w.])def\s+$")
 
 
-def _count_names(code: str) -> tuple[Counter, Counter, Counter]:
-    """(mentions, calls, definitions) of every name in the code, in one pass: ``f`` and
-    ``obj.f`` both mention ``f``; ``f(`` and ``obj.f(`` call it; ``def f(`` defines it."""
-    mentions: Counter = Counter()
-    calls: Counter = Counter()
-    definitions: Counter = Counter()
-    for match in _NAME.finditer(code):
-        defined, name, called, attribute, attribute_called = match.groups()
-        if attribute is not None:
-            mentions[attribute] += 1
-            if attribute_called:
-                calls[attribute] += 1
-            continue
-        mentions[name] += 1
-        if called:
-            calls[name] += 1
-            if defined:
-                definitions[name] += 1
+def _count_name(code: str, name: str) -> tuple[int, int, int]:
+    """(mentions, calls, definitions) of ``name`` in the code: ``f`` and ``obj.f`` both mention
+    ``f``; ``f(`` and ``obj.f(`` call it; ``def f(`` defines it. Found from the name's few
+    occurrences as text, not by reading every word of the file."""
+    mentions = calls = definitions = 0
+    size = len(name)
+    start = code.find(name)
+    while start >= 0:
+        end = start + size
+        before = code[start - 1] if start else " "
+        if not _WORD_CHARACTER.match(before) and not _WORD_CHARACTER.match(code, end):
+            mentions += 1
+            if _CALLED.match(code, end):
+                calls += 1
+                if before != "." and _DEF_BEFORE.search(code, max(0, start - 64), start):
+                    definitions += 1
+        start = code.find(name, start + 1)
     return mentions, calls, definitions
 
 
@@ -70,7 +70,7 @@ class BuilderState:
         self.module_imports: dict[str, tuple[str, int, str]] = {}
         #: The module's code without comments and docstrings (``code_text.code_only``), made on use.
         self._code = code
-        self._name_counts: Optional[tuple[Counter, Counter, Counter]] = None
+        self._name_counts: dict[str, tuple[int, int, int]] = {}
         self.facts = Facts(module=module, imports=ImportTable())
         self.imports = self.facts.imports
         self.module_frame = Frame()
@@ -101,14 +101,15 @@ class BuilderState:
         """How many calls of a function or method ``name`` the file's code makes, or -1 when the
         name also appears otherwise (passed as a value, in a string), so its calls cannot all be
         known."""
-        if self._name_counts is None:
+        counted = self._name_counts.get(name)
+        if counted is None:
             if self._code is None:
                 self._code = code_only(self.module.code)
-            self._name_counts = _count_names(self._code)
-        mentions, calls, definitions = self._name_counts
-        if mentions[name] != calls[name]:
+            counted = self._name_counts[name] = _count_name(self._code, name)
+        mentions, calls, definitions = counted
+        if mentions != calls:
             return -1
-        return calls[name] - definitions[name]
+        return calls - definitions
 
     @contextlib.contextmanager
     def guarded(self, test: cst.BaseExpression, holds: bool) -> Iterator[None]:
