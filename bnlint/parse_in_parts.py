@@ -21,6 +21,7 @@ from typing import Optional
 import libcst as cst
 
 from bnlint.code_text import PART_START, can_cut_before
+from bnlint.node_validation import unvalidated_nodes
 
 #: Texts up to this size are parsed whole.
 WHOLE_BYTES = 64 * 1024
@@ -32,15 +33,16 @@ _INDENTED_LINE = re.compile(r"^[ \t]+\S", re.MULTILINE)
 
 def parse_module(text: str) -> cst.Module:
     """``libcst.parse_module(text)``, in parts when the text is large; raises what it raises."""
-    parts = split_at_top_level(text)
-    if len(parts) < 2:
-        return cst.parse_module(text)
-    try:
-        modules = [cst.parse_module(part) for part in parts]
-    except cst.ParserSyntaxError:
-        return cst.parse_module(text)  # the whole text's error, at its position
-    joined = join_modules(parts, modules)
-    return joined if joined is not None else cst.parse_module(text)
+    with unvalidated_nodes():
+        parts = split_at_top_level(text)
+        if len(parts) < 2:
+            return cst.parse_module(text)
+        try:
+            modules = [cst.parse_module(part) for part in parts]
+        except cst.ParserSyntaxError:
+            return cst.parse_module(text)  # the whole text's error, at its position
+        joined = join_modules(parts, modules)
+        return joined if joined is not None else cst.parse_module(text)
 
 
 def split_at_top_level(text: str) -> list[str]:

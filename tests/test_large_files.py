@@ -4,6 +4,7 @@ are reported where they are, whatever the newline or indentation style."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -106,3 +107,13 @@ def assert_parts_give_the_whole_tree(text: str) -> None:
     # Not always ``text``: LibCST drops some trailing blank lines, in either parse.
     assert in_parts.code == whole.code
     assert in_parts.deep_equals(whole)
+
+
+@pytest.mark.parametrize("text", ["x = 1\n", "def (:\n"], ids=["parsed", "syntax error"])
+def test_nodes_made_after_a_parse_are_validated_again(text: str) -> None:
+    """bnlint's parses skip LibCST's node checks (the parser's nodes need none); the nodes a fix
+    builds afterwards are checked as usual, whether the parse succeeded or not."""
+    with contextlib.suppress(cst.ParserSyntaxError):
+        parse_in_parts.parse_module(text)
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")
