@@ -11,8 +11,8 @@ them (``isinstance`` guards), a single named layer that is not one, and changes 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Optional
+from collections.abc import Callable, Sequence
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -77,14 +77,25 @@ class BatchnormUnfreezes:
     """Answers whether trainable changes unfreeze, or freeze again, a base's BatchNormalization."""
 
     def __init__(
-        self, module: cst.Module, guards: GuardReader, unchanged_setter_skipped: bool
+        self,
+        module: cst.Module,
+        guards: GuardReader,
+        unchanged_setter_skipped: Union[bool, Callable[[], bool]],
     ) -> None:
         """``unchanged_setter_skipped``: count ``outer.trainable = True`` on an outer model that was
         never frozen as changing nothing, as Keras 3 on TensorFlow does (Keras 2, and Keras 3 on
-        JAX, set every layer inside trainable, a base frozen on its own included)."""
+        JAX, set every layer inside trainable, a base frozen on its own included); a callable is
+        asked on first need (the targeted Keras version is read only when a file needs it)."""
         self.module = module
         self.guards = guards
-        self.unchanged_setter_skipped = unchanged_setter_skipped
+        self._unchanged_setter_skipped = unchanged_setter_skipped
+
+    @property
+    def unchanged_setter_skipped(self) -> bool:
+        """Whether ``outer.trainable = True`` on a never-frozen outer model changes nothing."""
+        if callable(self._unchanged_setter_skipped):
+            self._unchanged_setter_skipped = self._unchanged_setter_skipped()
+        return self._unchanged_setter_skipped
 
     def unfreezes(self, event: Event, base: Obj, earlier: Sequence[Event] = ()) -> bool:
         """Whether ``event`` makes some BatchNormalization layer of ``base`` trainable.

@@ -92,7 +92,7 @@ TensorFlow skips that setter and changes nothing (observed with keras 3.15.1), s
         unfreezes = BatchnormUnfreezes(
             context.module,
             GuardReader(context.module, facts.imports, keras_api.BATCHNORM_LAYERS),
-            unchanged_setter_skipped=context.keras_version == "3",
+            unchanged_setter_skipped=lambda: context.keras_version == "3",
         )
         for trace in facts.traces:
             for index, event in enumerate(trace.events):

@@ -72,7 +72,7 @@ overrides that recorded value during fit (BNL019), so there the loop still matte
         facts = context.facts
         reader = GuardReader(context.module, facts.imports, keras_api.BATCHNORM_LAYERS)
         unfreezes = BatchnormUnfreezes(
-            context.module, reader, unchanged_setter_skipped=context.keras_version == "3"
+            context.module, reader, unchanged_setter_skipped=lambda: context.keras_version == "3"
         )
         calls = [event for _, _, event in facts.events(CallEvent)]
         reported: set[int] = set()

@@ -52,12 +52,12 @@ the file imports its backend modules), where the crash was not observed.""",
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
-        if context.multi_backend_keras:
-            return  # multi-backend Keras (2.3 and older): the crash was observed on tf.keras only
         reported: set[int] = set()
         for trace in context.facts.traces:
             for event in _reused_optimizer_compiles(context.module, trace.events):
                 arg = event.optimizer_arg
+                if context.multi_backend_keras:
+                    return  # multi-backend Keras (2.3 and older): the crash was seen on tf.keras only
                 if arg is not None and id(arg) not in reported:
                     reported.add(id(arg))
                     yield Finding(node=arg, message=self._message(context, event))

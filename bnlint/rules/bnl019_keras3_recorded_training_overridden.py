@@ -66,8 +66,12 @@ Keras 2 respects the recorded value, so the rule is silent when targeting Keras 
     )
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
-        if context.keras_version == "2":
-            return
+        for finding in self._candidates(context):
+            if context.keras_version == "2":  # read only when there is something to report
+                return
+            yield finding
+
+    def _candidates(self, context: RuleContext) -> Iterator[Finding]:
         unfreezes = BatchnormUnfreezes(
             context.module,
             GuardReader(context.module, context.facts.imports, keras_api.BATCHNORM_LAYERS),
