@@ -85,6 +85,27 @@ def test_a_keras_file_loads_the_rules_and_reports(tmp_path: Path) -> None:
     assert all(name not in line for name in ("pathspec", "packaging", "pygls", "lsprotocol"))
 
 
+CLEAN_FINE_TUNING = """\
+from tensorflow import keras
+
+base = keras.applications.MobileNetV2(include_top=False)
+base.trainable = False
+inputs = keras.Input((224, 224, 3))
+model = keras.Model(inputs, keras.layers.Dense(2)(base(inputs, training=False)))
+model.compile(optimizer="adam", loss="mse")
+"""
+
+
+def test_the_keras_version_is_read_only_for_a_finding(tmp_path: Path) -> None:
+    """Messages say what the targeted Keras version does; a file without findings (a pre-commit
+    run's usual case) does not pay for reading the project's dependency files."""
+    (tmp_path / "requirements.txt").write_text("keras>=3.0\n", encoding="utf-8")
+    clean = _probe_source(tmp_path, CLEAN_FINE_TUNING)
+    assert clean.startswith("exit 0 heavy [") and "packaging" not in clean
+    finding = _probe_source(tmp_path, DROPOUT_FINDING)
+    assert finding.startswith("exit 1 heavy [") and "'packaging'" in finding
+
+
 def test_a_file_named_in_a_repository_does_not_read_its_ignore_files(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".gitignore").write_text("build/\n*.gen.py\n", encoding="utf-8")
