@@ -336,6 +336,8 @@ def _statistics(result) -> str:  # type: ignore[no-untyped-def]
 
 def _warn_unconverged(result) -> None:  # type: ignore[no-untyped-def]
     """Say on standard error which files' fixes did not settle within the pass limit."""
+    if not result.unconverged:
+        return
     from bnlint.fix_loop import MAX_FIX_PASSES
 
     for name in result.unconverged:

@@ -22,7 +22,6 @@ from bnlint.engine import (
     may_need_parse,
     parse_error,
 )
-from bnlint.fix_loop import fix_text
 from bnlint.isolation import (
     ISOLATED_FILE_BYTES,  # noqa: F401 - part of this module's interface
     analyse_guarded,
@@ -443,6 +442,8 @@ def _analyse_python(
         outcome.found = lint_text(source.text, name, options, summaries)
         outcome.diagnostics = _filter(outcome.found, task.ignored)
         return outcome
+    from bnlint.fix_loop import fix_text
+
     fixed = fix_text(
         source.text, name, without_codes(options, task.ignored), run.unsafe_fixes, summaries
     )
@@ -562,6 +563,8 @@ def _lint_stdin_here(
         return result
     result.sources[name] = source.text
     if run.fix or run.diff:
+        from bnlint.fix_loop import fix_text
+
         fixed = fix_text(
             source.text, name, without_codes(options, ignored), run.unsafe_fixes, summaries
         )

@@ -418,9 +418,9 @@ def test_a_folder_that_refuses_new_files_gets_the_file_rewritten_in_place(
 def edit_during_analysis(monkeypatch: pytest.MonkeyPatch, name: str, new: Optional[bytes]) -> None:
     """Make another program (an editor) save ``new`` into ``name`` (or delete it, for None) while
     bnlint analyses it."""
-    import bnlint.runner
+    import bnlint.fix_loop
 
-    real = bnlint.runner.fix_text
+    real = bnlint.fix_loop.fix_text
 
     def fix_text(text: str, filename: str, *args: object):  # type: ignore[no-untyped-def]
         result = real(text, filename, *args)
@@ -431,7 +431,7 @@ def edit_during_analysis(monkeypatch: pytest.MonkeyPatch, name: str, new: Option
                 Path(filename).write_bytes(new)
         return result
 
-    monkeypatch.setattr(bnlint.runner, "fix_text", fix_text)
+    monkeypatch.setattr(bnlint.fix_loop, "fix_text", fix_text)
 
 
 CHANGED_MESSAGE = (

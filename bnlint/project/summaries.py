@@ -15,11 +15,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, Optional, Protocol
 
 from bnlint.facts.summaries import Member, from_data, to_data
 from bnlint.project.imports import resolve_module
-from bnlint.project.outline import Outline
+
+if TYPE_CHECKING:
+    from bnlint.project.outline import Outline
 
 #: Imports are followed this many modules deep from a linted file (deeper ones stay unknown).
 MAX_DEPTH = 2
@@ -242,6 +244,8 @@ class ProjectSummaries:
     def _outline(self, path: str) -> Optional[Outline]:
         """The outline of a module's source (None: unreadable, undecodable or huge), once per run."""
         if path not in self._outlines:
+            from bnlint.project.outline import Outline
+
             text = self._text(path)
             if text is None:
                 return None
