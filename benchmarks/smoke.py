@@ -8,8 +8,8 @@ must instead be one BNL000 diagnostic. A file is accounted for when bnlint repor
 (``--durations 0``) or reports a BNL000 on it; every file bnlint's discovery finds must be.
 
 The pathological files (written next to the corpus) are the shapes that once stalled or crashed the
-parser: chains of 20,000 attribute accesses, calls or subscripts, 5,000 nested brackets, NUL bytes, and
-a deep chain in a statement that does not parse, which only the per-file time limit stops.
+parser: chains of 20,000 attribute accesses, calls, subscripts or operators, 5,000 nested brackets, NUL
+bytes, and deep chains in statements that do not parse (which once ran into the per-file time limit).
 
 Usage::
 
@@ -71,6 +71,7 @@ PATHOLOGICAL = {
     "chain_near_the_limit.py": _TRIGGERED + "x = a" + ".a" * 2_900 + "\n",
     "chain_before_a_syntax_error.py": _TRIGGERED + "x = a" + ".a" * 20_000 + "\ndef (:\n",
     "chain_in_a_broken_statement.py": _TRIGGERED + "x = a" + ".a" * 20_000 + " +\n",
+    "operators_in_a_broken_statement.py": _TRIGGERED + "x = a" + " + a" * 20_000 + " +\n",
 }
 
 

@@ -33,8 +33,9 @@ _STRINGS_AND_COMMENTS = re.compile(
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 #: A line that starts a new top-level statement.
 _TOP_LEVEL_LINE = re.compile(r"[\r\n][A-Za-z_@]")
-#: One link of a chain: an attribute access, or a call or subscript right after another one.
-_CHAIN_LINK = re.compile(r"\.\s*[A-Za-z_]|[)\]][\s\\]*[(\[]")
+#: One link of a chain that nests in LibCST's tree: an attribute access, a call or subscript right
+#: after another one, an arithmetic, bitwise or boolean operator.
+_CHAIN_LINK = re.compile(r"\.\s*[A-Za-z_]|[)\]][\s\\]*[(\[]|[-+*/%@&|^~]|<<|>>|\b(?:and|or|not)\b")
 
 
 def needs_precheck(text: str) -> bool:
@@ -171,8 +172,8 @@ def _too_deep_before(text: str, row: int) -> Optional[Problem]:
 
 
 def _long_chain_up_to(text: str, row: int, message: str) -> Optional[Problem]:
-    """A chain of more than ``MAX_NESTING`` attribute accesses, calls or subscripts (``a.a.a...``,
-    ``f()()()...``, ``x[0][0]...``) in the statement CPython found a syntax error in (``message``, at
+    """A chain of more than ``MAX_NESTING`` attribute accesses, calls, subscripts or operators
+    (``a.a.a...``, ``f()()()...``, ``x[0][0]...``, ``a + a + a...``) in the statement CPython found a syntax error in (``message``, at
     line ``row``; a bracket that "was never closed" there runs on to the next top-level line):
     neither CPython nor LibCST gives a tree of the broken statement, and LibCST would take minutes on
     the chain before it reaches the error. The links are counted, not parsed, so separate chains in

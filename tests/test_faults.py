@@ -113,6 +113,7 @@ DEEP_SHAPES = {
     "over continued lines": b"x = a \\\n" + b"  .a \\\n" * 20_000 + b"  .a\n",
     "before a syntax error": b"x = a" + b".a" * 20_000 + b"\ndef (:\n",
     "in a broken statement": b"x = a" + b".a" * 20_000 + b" +\n",
+    "operators in a broken statement": b"x = a" + b" + a" * 20_000 + b" +\n",
     "calls in a broken bracket": b"x = (f" + b"\n  ()" * 20_000 + b"\n",
     "before an unclosed bracket": b"x = a" + b".a" * 20_000 + b"\ny = (\n",
 }
