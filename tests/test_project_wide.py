@@ -98,6 +98,26 @@ def test_a_finding_in_train_py_follows_models_py_as_it_changes(
     assert findings(".") == [("train.py", 11, "BNL007")]
 
 
+def test_a_star_import_chain_is_followed_and_its_modules_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``from utils import *`` in train.py, ``from models import *`` in utils.py: ``Net`` comes from
+    models.py, and editing either module makes train.py be linted again."""
+    star_train = TRAIN.replace("from models import Net", "from utils import *")
+    utils = "import numpy as np\n\nfrom models import *\n"
+    root = project(
+        tmp_path / "p", {"models.py": MODELS_WITH_BN, "utils.py": utils, "train.py": star_train}
+    )
+    monkeypatch.chdir(root)
+    assert findings(".") == [("train.py", 11, "BNL007")]
+    (root / "models.py").write_text(MODELS_WITHOUT_BN, encoding="utf-8")
+    assert findings(".") == []
+    (root / "models.py").write_text(MODELS_WITH_BN, encoding="utf-8")
+    assert findings(".") == [("train.py", 11, "BNL007")]
+    (root / "utils.py").write_text("import numpy as np\n", encoding="utf-8")
+    assert findings(".") == []  # Net no longer comes from anywhere: unknown, silent
+
+
 def test_the_cache_keeps_results_of_files_whose_imports_did_not_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -58,10 +58,11 @@ class ProjectInterpreter(BuilderState):
                     head = full.split(".")[0]
                     self.project_names[head] = (head, 0, None)
             return  # a module imported whole is reached through its own summary
-        if isinstance(node.names, cst.ImportStar):
-            return
         module = dotted_name(node.module) if node.module is not None else ""
         level = len(node.relative)
+        if isinstance(node.names, cst.ImportStar):
+            self.star_imports.append((module or "", level))
+            return
         for alias in node.names:
             name = dotted_name(alias.name) or ""
             local = name
@@ -74,6 +75,8 @@ class ProjectInterpreter(BuilderState):
     def project_value(self, local: str) -> Value:
         """What an imported name is, when it comes from a project module (else None)."""
         origin = self.project_names.get(local)
+        if origin is None and self.star_imports:
+            return self._star_imported(local)
         if origin is None or self.provider is None:
             return None
         key = ("import", local, origin)
@@ -93,6 +96,24 @@ class ProjectInterpreter(BuilderState):
                     value = self.module_member(found.path, name)
         self.project_memo[key] = value
         return value
+
+    def _star_imported(self, local: str) -> Value:
+        """A name that no statement of this file binds, taken from a project module imported
+        with ``from module import *`` (the last such import that defines it wins, as in Python;
+        names starting with ``_`` are not imported by ``*``)."""
+        if self.provider is None or local.startswith("_"):
+            return None
+        key = ("star", local)
+        if key not in self.project_memo:
+            value: Value = None
+            for module, level in reversed(self.star_imports):
+                path = self.provider.resolve(module, level)
+                source = self.provider.star_source(path, local) if path is not None else None
+                if source is not None:
+                    value = self.module_member(source, local)
+                    break
+            self.project_memo[key] = value
+        return self.project_memo[key]
 
     def reexport(self, local: str) -> Optional[Reexport]:
         """Where a name this module imports at its top level really comes from, when that is

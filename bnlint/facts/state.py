@@ -63,6 +63,8 @@ class BuilderState:
         self.provider = provider
         #: Local name -> (module, level, name or None for a module) of every import statement.
         self.project_names: dict[str, tuple[str, int, Optional[str]]] = {}
+        #: (module, level) of every ``from module import *``, in order.
+        self.star_imports: list[tuple[str, int]] = []
         self.project_memo: dict[tuple, Value] = {}
         #: Analyse a class's ``__init__`` only when an instance or its summary is needed (summaries).
         self.lazy_classes = False

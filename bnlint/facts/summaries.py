@@ -127,6 +127,10 @@ class SummaryProvider(Protocol):
         """What ``name`` is in the project module at ``path`` (None: unknown, or the module cannot
         be read or parsed)."""
 
+    def star_source(self, path: str, name: str) -> Optional[str]:
+        """The project module that ``from <the module at path> import *`` brings ``name`` from,
+        if one defines it."""
+
     def imported_words(self, code: str, triggers: tuple) -> set[str]:
         """The trigger words (of ``triggers``) found in the code of the project modules that
         ``code`` imports, without parsing anything."""

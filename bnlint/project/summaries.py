@@ -34,6 +34,8 @@ MAX_MODULES_PER_SUMMARY = 4
 MAX_BYTES = 1024 * 1024
 
 
+#: ``from module import *`` at the top level of a module.
+_STAR_IMPORT = re.compile(r"^from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\*", re.MULTILINE)
 _IMPORT = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([^\n#;]+)|import[ \t]+([^\n#;]+))",
     re.MULTILINE,
@@ -120,6 +122,7 @@ class ProjectSummaries:
         self._module_words: dict[tuple[Path, tuple[str, ...], int], frozenset[str]] = {}
         #: Entries that other worker processes of the run built (path -> entry, as cached).
         self._heard: dict[str, dict] = {}
+        self._star_sources: dict[tuple[str, str], tuple[Optional[str], tuple[str, ...]]] = {}
 
     def refresh(self) -> None:
         """Look at the files again (a long-lived process, such as the language server, between
@@ -133,9 +136,44 @@ class ProjectSummaries:
         self._heard.clear()
         self._texts.clear()
         self._outlines.clear()
+        self._star_sources.clear()
         self._built = {
             key: built for key, built in self._built.items() if self.still_valid(built.deps)
         }
+
+    def star_source(
+        self, path: str, name: str, depth: int = MAX_DEPTH + 1
+    ) -> tuple[Optional[str], tuple[str, ...]]:
+        """Where ``from <the module at path> import *`` takes ``name`` from: that module when it
+        defines ``name`` (a top-level ``def`` or ``class``), else a project module it star-imports
+        in turn, ``depth`` modules deep (an import cycle is cut); and every module read to find
+        out. Read from the modules' text: nothing is parsed for a name that no module defines."""
+        key = (path, name)
+        if key not in self._star_sources:
+            self._star_sources[key] = (None, (path,))  # an import cycle ends here
+            self._star_sources[key] = self._find_star_source(path, name, depth)
+        return self._star_sources[key]
+
+    def _find_star_source(
+        self, path: str, name: str, depth: int
+    ) -> tuple[Optional[str], tuple[str, ...]]:
+        outline = self._outline(path)
+        if outline is None:
+            return None, (path,)
+        if name in outline.definitions:
+            return path, (path,)
+        read = [path]
+        if depth > 1:
+            for match in reversed(list(_STAR_IMPORT.finditer(outline.text))):
+                dots, module = match.groups()
+                inner = resolve_module(module, Path(path), len(dots))
+                if inner is None or str(inner) == path:
+                    continue
+                found, inner_read = self.star_source(str(inner), name, depth - 1)
+                read.extend(inner_read)
+                if found is not None:
+                    return found, tuple(read)
+        return None, tuple(read)
 
     def for_file(self, path: Path) -> FileSummaries:
         """The provider of summaries for one linted file."""
@@ -341,6 +379,16 @@ class FileSummaries:
             return None
         self.used.update(built.deps)
         return built.summary
+
+    def star_source(self, path: str, name: str) -> Optional[str]:
+        """The project module that ``from <the module at path> import *`` brings ``name`` from
+        (None: neither it nor a module it star-imports defines ``name``)."""
+        found, read = self.project.star_source(path, name)
+        for module in read:
+            digest = self.project.digest(module)
+            if digest is not None:
+                self.used[module] = digest  # defining the name there would change this file
+        return found
 
     def imported_words(self, code: str, triggers: tuple) -> set[str]:
         """The words of ``triggers`` that occur in the code of the project modules ``code``
