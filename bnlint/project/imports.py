@@ -26,11 +26,15 @@ def resolve_module(name: str, importer: Path, level: int = 0) -> Optional[Path]:
     return _resolve_from(name, _folder_of(importer), level)
 
 
-@lru_cache(maxsize=8192)
 def _folder_of(importer: Path) -> Path:
-    """The real folder of a file (symbolic links followed), once per file and run: the files of a
-    folder ask for the same imports, and resolving a path costs a system call per component."""
-    return importer.resolve().parent
+    return real_path(importer).parent
+
+
+@lru_cache(maxsize=8192)
+def real_path(path: Path) -> Path:
+    """A file's real path (symbolic links followed), once per file and run: the files of a folder
+    ask for the same imports, and resolving a path costs a system call per component."""
+    return path.resolve()
 
 
 @lru_cache(maxsize=16384)
@@ -90,7 +94,7 @@ def _module_file(root: Path, parts: tuple[str, ...]) -> Optional[Path]:
 
 def forget_layout() -> None:
     """Look at the disk again (files may have been added or removed since the last run)."""
-    _folder_of.cache_clear()
+    real_path.cache_clear()
     _resolve_from.cache_clear()
     search_roots.cache_clear()
     project_root.cache_clear()

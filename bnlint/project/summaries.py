@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Protocol
 
 from bnlint.facts.summaries import Member, from_data, to_data
-from bnlint.project.imports import resolve_module
+from bnlint.project.imports import real_path, resolve_module
 
 if TYPE_CHECKING:
     from bnlint.project.outline import Outline
@@ -361,7 +361,7 @@ class FileSummaries:
         """The file of ``import name`` (``level`` dots) from this file, if a project module other
         than the file itself."""
         path = resolve_module(name, self.importer, level)
-        if path is None or path == self.importer.resolve():
+        if path is None or path == real_path(self.importer):
             return None
         return str(path)
 
