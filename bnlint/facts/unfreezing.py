@@ -109,7 +109,14 @@ class BatchnormUnfreezes:
             return False
         target = event.target
         if target is not base and target.kind != "part" and target.contains(base):
-            return not self.unchanged_setter_skipped or was_frozen(target, earlier, event)
+            if was_frozen(target, earlier, event):
+                return True
+            # Setting an outer model trainable reaches a base frozen on its own (not in Keras 3 on
+            # TensorFlow); a base that nothing froze has nothing to unfreeze. A base built in
+            # another file may have been frozen there.
+            return not self.unchanged_setter_skipped and (
+                base.contained is not None or _frozen_inside(base, earlier, event)
+            )
         if not reaches_layers_of(event, base):
             return False
         if target is base or target.kind != "part":
@@ -158,6 +165,18 @@ class BatchnormUnfreezes:
             elif pending is not None and self.refreezes(event, base) and may_follow(pending, event):
                 pending = None
         return pending
+
+
+def _frozen_inside(base: Obj, earlier: Sequence[Event], change: Event) -> bool:
+    """Whether ``base`` itself, or some of its layers, was set ``trainable = False`` before
+    ``change``."""
+    return any(
+        isinstance(event, TrainableEvent)
+        and event.value is False
+        and base.contains(event.target)
+        and may_follow(event, change)
+        for event in earlier
+    )
 
 
 def was_frozen(target: Obj, earlier: Sequence[Event], change: Event) -> bool:
