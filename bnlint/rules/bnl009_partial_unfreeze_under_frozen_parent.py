@@ -36,7 +36,10 @@ Flags `layer.trainable = True` on layers taken out of a model P (`P.layers[i]`, 
 `trainable = True` in between and P is itself a layer of what gets trained (called on inputs,
 in a `Sequential`, added with `add()`, compiled or trained). A model built from `P.input` /
 `P.output` holds P's layers directly, not P, so there the unfrozen layers do train and nothing is
-reported. A freeze and an unfreeze in the two arms of one `if`/`else` do not follow each other.""",
+reported. A freeze and an unfreeze in the two arms of one `if`/`else` do not follow each other.
+Setting P back to `trainable = True` right after its layers, before any model is compiled or
+trained, is silent too: P's setter makes every layer inside trainable (Keras 2 and 3), so the order
+of the two changes never shows.""",
         why_is_this_bad="""
 Unfreezing "the top 20 layers" of a frozen base model this way does not do what it says. In Keras 2
 the frozen parent wins: the model's `trainable = False` still excludes every one of its layers, so
@@ -69,7 +72,11 @@ wins. Keras 3: they are trained, but `P.trainable_weights` reports none of them.
                 if id(event.node) in reported:
                     continue
                 parent = _frozen_parent(events, index, event.target)
-                if parent is not None and _flag_matters(parent.target, all_events):
+                if (
+                    parent is not None
+                    and _flag_matters(parent.target, all_events)
+                    and not _reenabled_before_use(events, index, parent.target)
+                ):
                     reported.add(id(event.node))
                     yield Finding(node=event.node, message=self._message(context, event, parent))
 
@@ -110,6 +117,25 @@ def _flag_matters(parent: Obj, events: list[Event]) -> bool:
         or (isinstance(event, (CompileEvent, TrainEvent)) and event.model is parent)
         for event in events
     )
+
+
+def _reenabled_before_use(events: list[Event], index: int, parent: Obj) -> bool:
+    """Whether ``parent.trainable = True`` follows the child's change, unconditionally, before any
+    model is compiled or trained: the setter sets every layer inside trainable (Keras 2 and 3), so
+    the order of the two changes never shows."""
+    change = events[index]
+    for later in events[index + 1 :]:
+        if isinstance(later, (CompileEvent, TrainEvent)):
+            return False
+        if (
+            isinstance(later, TrainableEvent)
+            and later.value is True
+            and later.target.contains(parent)
+            and not later.conditional
+            and may_follow(change, later)
+        ):
+            return True
+    return False
 
 
 def _frozen_parent(events: list[Event], index: int, child: Obj) -> Optional[TrainableEvent]:
