@@ -47,7 +47,8 @@ trainable in a loop, or a loop over the outer model's layers that reaches the ba
 Not flagged: an unfreeze that leaves every BatchNormalization layer frozen (a loop that skips them
 or freezes them again, one named layer that is not one), a base known to have no
 BatchNormalization (VGG16, VGG19, ConvNeXt, a same-file model without one), a base that is never
-unfrozen in the file, and calls with an explicit `training=`.""",
+unfrozen in the file, `outer.trainable = True` when nothing froze the outer model or the base (there
+is nothing to unfreeze), and calls with an explicit `training=`.""",
         why_is_this_bad="""
 While the base is frozen nothing happens. Once it is unfrozen for fine-tuning, its
 BatchNormalization layers run in training mode during `fit()`: they normalise with the statistics
