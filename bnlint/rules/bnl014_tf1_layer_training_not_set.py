@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Optional
+
+import libcst as cst
 
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts.values import has_star_args, keyword, positional
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
+
+#: Code that reads as a training flag (``is_training``, ``self.training``, ``phase_train``).
+_TRAINING_FLAG = re.compile(r"train|phase", re.IGNORECASE)
 
 _EFFECT = {
     "tensorflow.layers.batch_normalization": (
@@ -39,7 +46,9 @@ Flags calls of `tf.layers.batch_normalization` and `tf.layers.dropout` (also thr
 Silent when `*args` / `**kwargs` are passed, for `functools.partial(..., training=...)`,
 `tf.nn.batch_normalization` / `tf.nn.dropout`, Keras `BatchNormalization` / `Dropout` layers,
 `tf.contrib.layers.batch_norm` (its `is_training` defaults to True), and user functions of the same
-name.""",
+name. A training flag passed positionally in another parameter's place
+(`tf.layers.dropout(x, 0.5, is_training)`, where the third parameter is `noise_shape`) is named in
+the message.""",
         why_is_this_bad="""
 Unlike Keras layers, these functions do not follow a global learning phase: `training` defaults to
 `False`. Without it, batch normalisation uses the moving mean and variance during training as well,
@@ -71,6 +80,18 @@ A TensorFlow 1 API, the same under Keras 2 and 3: `training=False` is the defaul
             callee = f"`{context.code(call.node.func)}`"
             if not callee.endswith(f"{function}`"):
                 callee += f" (`tf.layers.{function}`)"
+            misplaced = _misplaced_flag(context, call.node, index)
+            if misplaced is not None:
+                position, flag = misplaced
+                yield Finding(
+                    node=call.node,
+                    message=(
+                        f"{callee} gets `{flag}` as positional argument {position + 1}, but "
+                        f"`training` is its argument {index + 1}: `training` keeps its default, "
+                        f"False, so {_EFFECT[call.canonical]}; pass `training={flag}`."
+                    ),
+                )
+                continue
             yield Finding(
                 node=call.node,
                 message=(
@@ -79,3 +100,16 @@ A TensorFlow 1 API, the same under Keras 2 and 3: `training=False` is the defaul
                     "(a bool or a boolean tensor)."
                 ),
             )
+
+
+def _misplaced_flag(context: RuleContext, call: cst.Call, index: int) -> Optional[tuple[int, str]]:
+    """(position, code) of a positional argument before ``training``'s own position that looks
+    like a training flag (``is_training`` passed third to ``tf.layers.dropout``, whose third
+    parameter is ``noise_shape``)."""
+    for position, arg in enumerate(call.args[:index]):
+        if arg.keyword is not None or arg.star:
+            return None
+        code = context.code(arg.value)
+        if position > 0 and _TRAINING_FLAG.search(code):
+            return position, code
+    return None
