@@ -112,14 +112,21 @@ def visit_code(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 _WORD_NODES = frozenset({cst.Name, cst.SimpleString, cst.FormattedStringText})
 
 
+def code_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and every node inside it that can hold code, in source order (trivia skipped)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(code_children(current))))
+
+
 def code_words(node: cst.CSTNode) -> Iterator[str]:
     """The words of ``node``'s code, comments left out: every name (attribute names included), the
     text of every string, and ``callee(`` for each call of a name or attribute (``Model(`` for
     ``keras.Model(...)``), so that a pattern written for the code's text can be tried on them
     without generating that text."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
+    for current in code_nodes(node):
         kind = type(current)
         if kind in _WORD_NODES:
             yield current.value  # type: ignore[attr-defined]
@@ -129,4 +136,3 @@ def code_words(node: cst.CSTNode) -> Iterator[str]:
                 callee = callee.attr
             if type(callee) is cst.Name:
                 yield callee.value + "("
-        stack.extend(reversed(list(code_children(current))))

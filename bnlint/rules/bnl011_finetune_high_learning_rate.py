@@ -7,9 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
+import libcst as cst
+
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts.events import CompileEvent, Event, TrainableEvent
+from bnlint.facts.gradients import WEIGHT_ATTRIBUTES
+from bnlint.facts.nodes import code_nodes
 from bnlint.facts.objects import Const, Obj, Value
 from bnlint.facts.queries import gan_idiom, may_follow, short_code
 from bnlint.facts.unfreezing import base_of_layers
@@ -53,8 +57,10 @@ the optimizer's default or a literal (or module-level constant) at least as high
 Adamax, Nadam, Lamb, Lion and RMSprop from 1e-3, SGD from 1e-2. String optimizers (`"adam"`,
 `"rmsprop"`, `"sgd"`, ...) count at their defaults. Silent when the rate is unknown (a parameter,
 a config value, a schedule), when a `LearningRateScheduler` or a later assignment changes it, for
-compiles before the unfreeze or after the base was frozen again (the GAN idiom), and when only head
-layers of the outer model were unfrozen.""",
+compiles before the unfreeze or after the base was frozen again (the GAN idiom), when only head
+layers of the outer model were unfrozen, and when the compiled model's own `train_step` takes its
+gradients for part of its weights only (`tape.gradient(loss, self.student.trainable_variables)` in
+knowledge distillation: the optimizer never updates the pretrained teacher).""",
         why_is_this_bad="""
 A pretrained network is already close to a good solution. Fine-tuning it with the learning rate
 used to train a new head (Adam's 1e-3) makes large updates to weights that only needed small ones,
@@ -92,7 +98,7 @@ Keras 2 and 3 use the same default learning rates (Adam, RMSprop and the other a
                 if rate is None or rate.value < HIGH_RATE[rate.optimizer]:
                     continue
                 base = _unfrozen_pretrained_base(events, index, event.model)
-                if base is None:
+                if base is None or _own_train_step_updates_part(event.model):
                     continue
                 reported.add(id(event.optimizer_arg))
                 yield Finding(
@@ -150,6 +156,30 @@ def _unfrozen_pretrained_base(events: list[Event], index: int, model: Obj) -> Op
             continue
         return base
     return None
+
+
+def _own_train_step_updates_part(model: Obj) -> bool:
+    """Whether the compiled model's class has its own ``train_step`` whose gradients are not taken
+    for all of the model's weights (``tape.gradient(loss, self.student.trainable_variables)`` in
+    knowledge distillation): the optimizer then never touches the pretrained teacher."""
+    cls = model.user_class
+    method = cls.methods.get("train_step") if cls is not None else None
+    if method is None:
+        return False
+    for node in code_nodes(method.node):
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "gradient" and len(node.args) > 1:
+            target = node.args[1].value
+            if not (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value == "self"
+                and target.attr.value in WEIGHT_ATTRIBUTES
+            ):
+                return True
+    return False
 
 
 def _pretrained_in(target: Obj) -> Optional[Obj]:
