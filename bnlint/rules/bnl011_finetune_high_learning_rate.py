@@ -12,10 +12,10 @@ import libcst as cst
 from bnlint import keras_api
 from bnlint.diagnostics import Severity
 from bnlint.facts.events import CompileEvent, Event, TrainableEvent
-from bnlint.facts.gradients import WEIGHT_ATTRIBUTES
-from bnlint.facts.nodes import code_nodes
+from bnlint.facts.gradients import ANY_OWNER, GradientTargets
 from bnlint.facts.objects import Const, Obj, Value
 from bnlint.facts.queries import gan_idiom, may_follow, short_code
+from bnlint.facts.results import Facts
 from bnlint.facts.unfreezing import base_of_layers
 from bnlint.rules.base import Finding, Rule, RuleContext, RuleDoc
 
@@ -98,7 +98,9 @@ Keras 2 and 3 use the same default learning rates (Adam, RMSprop and the other a
                 if rate is None or rate.value < HIGH_RATE[rate.optimizer]:
                     continue
                 base = _unfrozen_pretrained_base(events, index, event.model)
-                if base is None or _own_train_step_updates_part(event.model):
+                if base is None or _own_train_step_updates_part(
+                    context.facts, context.module, event.model
+                ):
                     continue
                 reported.add(id(event.optimizer_arg))
                 yield Finding(
@@ -158,27 +160,25 @@ def _unfrozen_pretrained_base(events: list[Event], index: int, model: Obj) -> Op
     return None
 
 
-def _own_train_step_updates_part(model: Obj) -> bool:
-    """Whether the compiled model's class has its own ``train_step`` whose gradients are not taken
-    for all of the model's weights (``tape.gradient(loss, self.student.trainable_variables)`` in
+def _own_train_step_updates_part(facts: Facts, module: cst.Module, model: Obj) -> bool:
+    """Whether the compiled model's class has its own ``train_step`` whose tapes differentiate
+    only other models' weights (``tape.gradient(loss, self.student.trainable_variables)`` in
     knowledge distillation): the optimizer then never touches the pretrained teacher."""
     cls = model.user_class
-    method = cls.methods.get("train_step") if cls is not None else None
-    if method is None:
+    if cls is None or "train_step" not in cls.methods:
         return False
-    for node in code_nodes(method.node):
-        if not isinstance(node, cst.Call):
-            continue
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "gradient" and len(node.args) > 1:
-            target = node.args[1].value
-            if not (
-                isinstance(target, cst.Attribute)
-                and isinstance(target.value, cst.Name)
-                and target.value.value == "self"
-                and target.attr.value in WEIGHT_ATTRIBUTES
-            ):
-                return True
+    tapes = {
+        id(tape): tape
+        for trace in facts.traces
+        for event in trace.events
+        if event.context.class_name == cls.name and event.context.function == "train_step"
+        for tape in event.context.tapes
+    }
+    gradients = GradientTargets(module, list(tapes.values()))
+    for tape in tapes.values():
+        owners = gradients.weight_owners(tape)
+        if owners and "self" not in owners and ANY_OWNER not in owners:
+            return True
     return False
 
 
