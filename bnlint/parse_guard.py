@@ -135,9 +135,10 @@ def precheck(text: str) -> tuple[Optional[Problem], bool]:
         )
         if error.lineno is None and "null bytes" in message:  # no position before Python 3.12
             return (message, *position_of(text, text.find("\0"))), True
-        if not fatal and error.lineno and needs_precheck(text):
+        risky = risk_offset(text) if not fatal and error.lineno else None
+        if risky is not None:
             too_deep = _too_deep_before(text, error.lineno) or _long_chain_up_to(
-                text, error.lineno, message
+                text, error.lineno, message, risky
             )
             if too_deep is not None:
                 return too_deep, True
@@ -171,17 +172,15 @@ def _too_deep_before(text: str, row: int) -> Optional[Problem]:
     return (_too_deep(depth), deepest_row, 1) if depth > MAX_NESTING else None
 
 
-def _long_chain_up_to(text: str, row: int, message: str) -> Optional[Problem]:
+def _long_chain_up_to(text: str, row: int, message: str, risky: int) -> Optional[Problem]:
     """A chain of more than ``MAX_NESTING`` attribute accesses, calls, subscripts or operators
-    (``a.a.a...``, ``f()()()...``, ``x[0][0]...``, ``a + a + a...``) in the statement CPython found a syntax error in (``message``, at
-    line ``row``; a bracket that "was never closed" there runs on to the next top-level line):
-    neither CPython nor LibCST gives a tree of the broken statement, and LibCST would take minutes on
-    the chain before it reaches the error. The links are counted, not parsed, so separate chains in
-    one statement add up: at worst a broken file is reported as too deeply nested rather than with
-    its syntax error."""
-    risky = risk_offset(text)
-    if risky is None:
-        return None
+    (``a.a.a...``, ``f()()()...``, ``x[0][0]...``, ``a + a + a...``) in the statement CPython found
+    a syntax error in (``message``, at line ``row``; a bracket that "was never closed" there runs on
+    to the next top-level line), starting at the risky offset ``risky``: neither CPython nor LibCST
+    gives a tree of the broken statement, and LibCST would take minutes on the chain before it
+    reaches the error. The links are counted, not parsed, so separate chains in one statement add
+    up: at worst a broken file is reported as too deeply nested rather than with its syntax
+    error."""
     risky_row = position_of(text, risky)[0]
     if risky_row > row:
         return None
